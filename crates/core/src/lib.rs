@@ -6,6 +6,7 @@ pub mod agency;
 pub mod category;
 pub mod country;
 pub mod deadline;
+pub mod document;
 pub mod error;
 pub mod lifecycle;
 mod names;

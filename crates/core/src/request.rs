@@ -9,6 +9,7 @@ use crate::{Country, DataCategory, FieldError, LegalProcess, ReceivedVia, Target
 /// The attestation an emergency request must carry (18 U.S.C. 2702(b)(8)): a danger of death or
 /// serious physical injury, and a supervisor the provider can call back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyAttestation {
     pub danger_of_death_or_serious_injury: bool,
@@ -63,6 +64,20 @@ impl std::fmt::Display for NonDisclosureOrder {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for NonDisclosureOrder {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("End date of the non-disclosure order (YYYY-MM-DD), or 'indefinite'"))
+            .examples(["2027-06-30", "indefinite"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for NonDisclosureOrder {}
+
 impl Serialize for NonDisclosureOrder {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -78,6 +93,7 @@ impl<'de> Deserialize<'de> for NonDisclosureOrder {
 
 /// The period of records a demand asks for, both days included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DateRange {
     pub from: NaiveDate,
@@ -86,6 +102,7 @@ pub struct DateRange {
 
 /// A demand as submitted, before it is checked. Field names are the API's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestIntake {
     pub process: LegalProcess,

@@ -20,6 +20,7 @@ named_enum! {
 /// One identifier named in a demand, normalised so that the same person is found however the
 /// officer typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     #[serde(rename = "type")]

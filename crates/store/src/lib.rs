@@ -1,1 +1,114 @@
-//! placeholder
+//! Custodian's storage layer: one [`Store`] trait with a SQLite implementation (the embedded
+//! default) and a PostgreSQL one (several servers sharing the work), plus [`Blobs`], the
+//! content-addressed object store for documents.
+//!
+//! Every state-changing method appends its audit entry in the same transaction as the change.
+
+mod blobs;
+mod error;
+mod migrate;
+mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+pub mod testing;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use custodian_core::{AgencyStatus, RequestStatus};
+use uuid::Uuid;
+
+pub use blobs::{sha256_hex, Blobs};
+pub use error::{StoreError, StoreResult};
+pub use model::*;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// The operations Custodian needs from its database. Both backends pass one conformance suite
+/// (`tests/conformance.rs`).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies the migrations this build knows and the database has not seen yet.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Whether the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    fn backend(&self) -> &'static str;
+
+    async fn create_agency(&self, actor: &Actor, agency: NewAgency) -> StoreResult<Agency>;
+    async fn get_agency(&self, id: Uuid) -> StoreResult<Agency>;
+    async fn find_agency_by_name(&self, name: &str) -> StoreResult<Agency>;
+    async fn list_agencies(&self) -> StoreResult<Vec<Agency>>;
+    async fn set_agency_status(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        status: AgencyStatus,
+    ) -> StoreResult<Agency>;
+
+    async fn create_user(&self, actor: &Actor, user: NewUser) -> StoreResult<User>;
+    async fn get_user(&self, id: Uuid) -> StoreResult<User>;
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<User>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+
+    /// Keeps the SHA-256 of a newly issued API token; the token itself is never stored.
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        user_id: Uuid,
+        token_hash: &str,
+        label: &str,
+    ) -> StoreResult<Uuid>;
+    /// The active user a token hash belongs to.
+    async fn user_for_token(&self, token_hash: &str) -> StoreResult<User>;
+
+    /// Stores a request with its documents in one transaction, or returns the first answer for
+    /// an idempotency key seen before.
+    async fn submit_request(&self, actor: &Actor, request: NewRequest) -> StoreResult<Submission>;
+    async fn get_request(&self, scope: Scope, id: Uuid) -> StoreResult<RequestRecord>;
+    async fn list_requests(&self, scope: Scope, filter: &RequestFilter) -> StoreResult<RequestPage>;
+    /// Moves a request to a new state if the lifecycle allows it.
+    async fn transition(
+        &self,
+        actor: &Actor,
+        scope: Scope,
+        id: Uuid,
+        to: RequestStatus,
+        reason: Option<&str>,
+    ) -> StoreResult<RequestRecord>;
+
+    async fn add_message(
+        &self,
+        actor: &Actor,
+        scope: Scope,
+        request_id: Uuid,
+        from_agency: bool,
+        body: &str,
+    ) -> StoreResult<MessageRecord>;
+    async fn list_messages(&self, scope: Scope, request_id: Uuid) -> StoreResult<Vec<MessageRecord>>;
+
+    /// Records that `actor` read something (a document, customer data): reads are audited too.
+    async fn record_access(&self, actor: &Actor, event: AuditEvent) -> StoreResult<()>;
+
+    /// Audit entries from `from` (inclusive), at most `limit`, in index order.
+    async fn audit_entries(&self, from: u64, limit: u32) -> StoreResult<Vec<StoredAuditEntry>>;
+    async fn audit_size(&self) -> StoreResult<u64>;
+    async fn save_checkpoint(&self, checkpoint: StoredCheckpoint) -> StoreResult<()>;
+    async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the database a URL names: `postgres://...` or `sqlite://path`.
+pub async fn connect(url: &str) -> StoreResult<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else {
+        Err(StoreError::Config(format!(
+            "database URL must start with postgres:// or sqlite:// (got '{}')",
+            url.split("://").next().unwrap_or("")
+        )))
+    }
+}

@@ -1,0 +1,204 @@
+//! The object store for documents (and later productions): content-addressed by SHA-256, on the
+//! local file system by default or in any S3-compatible bucket.
+//!
+//! A blob is durable before `put` returns, so the database row that points at it can commit
+//! afterwards: a crash between the two leaves at most an orphan blob, never a row without bytes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
+use object_store::{ObjectStore, PutPayload};
+use sha2::{Digest, Sha256};
+
+use crate::{StoreError, StoreResult, StoredBlob};
+
+#[derive(Clone)]
+pub enum Blobs {
+    Local { root: PathBuf },
+    S3 { store: Arc<dyn ObjectStore> },
+}
+
+impl std::fmt::Debug for Blobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Blobs::Local { root } => write!(f, "Blobs::Local({})", root.display()),
+            Blobs::S3 { .. } => f.write_str("Blobs::S3"),
+        }
+    }
+}
+
+fn blob_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Blob(e.to_string())
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn key_for(sha256: &str) -> String {
+    format!("blobs/sha256/{}/{}", &sha256[..2], sha256)
+}
+
+fn valid_digest(sha256: &str) -> bool {
+    sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+impl Blobs {
+    pub fn local(root: impl Into<PathBuf>) -> Blobs {
+        Blobs::Local { root: root.into() }
+    }
+
+    /// `s3://bucket?endpoint=http://127.0.0.1:9000&region=us-east-1`; credentials come from the
+    /// usual AWS_* variables.
+    pub fn from_url(url: &str) -> StoreResult<Blobs> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| StoreError::Config(format!("object store URL: {e}")))?;
+        if parsed.scheme() != "s3" {
+            return Err(StoreError::Config(format!(
+                "object store URL must start with s3:// (got {}://)",
+                parsed.scheme()
+            )));
+        }
+        let bucket = parsed
+            .host_str()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| StoreError::Config("object store URL names no bucket".into()))?;
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (k, v) in parsed.query_pairs() {
+            builder = match k.as_ref() {
+                "endpoint" => builder
+                    .with_endpoint(v.to_string())
+                    .with_allow_http(v.starts_with("http://"))
+                    .with_virtual_hosted_style_request(false),
+                "region" => builder.with_region(v.to_string()),
+                other => {
+                    return Err(StoreError::Config(format!(
+                        "object store URL: unknown parameter '{other}' (known: endpoint, region)"
+                    )))
+                }
+            };
+        }
+        let store = builder.build().map_err(|e| StoreError::Config(e.to_string()))?;
+        Ok(Blobs::S3 {
+            store: Arc::new(store),
+        })
+    }
+
+    /// Stores `bytes` and returns its digest once it is durable.
+    pub async fn put(&self, bytes: Bytes) -> StoreResult<StoredBlob> {
+        let sha256 = sha256_hex(&bytes);
+        let size = bytes.len() as u64;
+        match self {
+            Blobs::Local { root } => {
+                let path = root.join(key_for(&sha256));
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || write_durably(&root, &path, &bytes))
+                    .await
+                    .map_err(blob_err)??;
+            }
+            Blobs::S3 { store } => {
+                let key = object_store::path::Path::from(key_for(&sha256));
+                store
+                    .put(&key, PutPayload::from_bytes(bytes))
+                    .await
+                    .map_err(blob_err)?;
+            }
+        }
+        Ok(StoredBlob { sha256, size })
+    }
+
+    /// The bytes of a blob, checked against their digest: corruption is an error, not data.
+    pub async fn get(&self, sha256: &str) -> StoreResult<Bytes> {
+        if !valid_digest(sha256) {
+            return Err(StoreError::Corrupt(format!("'{sha256}' is not a SHA-256 digest")));
+        }
+        let bytes = match self {
+            Blobs::Local { root } => {
+                let path = root.join(key_for(sha256));
+                match tokio::fs::read(&path).await {
+                    Ok(b) => Bytes::from(b),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(StoreError::Corrupt(format!("blob {sha256} is missing")))
+                    }
+                    Err(e) => return Err(blob_err(e)),
+                }
+            }
+            Blobs::S3 { store } => {
+                let key = object_store::path::Path::from(key_for(sha256));
+                let got = store.get(&key).await.map_err(|e| match e {
+                    object_store::Error::NotFound { .. } => {
+                        StoreError::Corrupt(format!("blob {sha256} is missing"))
+                    }
+                    other => blob_err(other),
+                })?;
+                got.bytes().await.map_err(blob_err)?
+            }
+        };
+        if sha256_hex(&bytes) != sha256 {
+            return Err(StoreError::Corrupt(format!(
+                "blob {sha256} does not match its digest"
+            )));
+        }
+        Ok(bytes)
+    }
+}
+
+/// Write to a temporary file, fsync it, rename it into place and fsync the directory, so that
+/// after a crash the blob is either complete under its name or absent.
+fn write_durably(root: &Path, path: &Path, bytes: &[u8]) -> StoreResult<()> {
+    use std::io::Write;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.len() == bytes.len() as u64 {
+            return Ok(()); // content-addressed: the same bytes are already there
+        }
+    }
+    let dir = path
+        .parent()
+        .ok_or_else(|| StoreError::Blob("blob path has no parent".into()))?;
+    std::fs::create_dir_all(dir).map_err(blob_err)?;
+    let tmp_dir = root.join("tmp");
+    std::fs::create_dir_all(&tmp_dir).map_err(blob_err)?;
+    let tmp = tmp_dir.join(format!("{}.part", uuid::Uuid::new_v4()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(blob_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_blobs_round_trip_and_detect_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(dir.path());
+        let b = blobs.put(Bytes::from_static(b"%PDF-1.7 hello %%EOF")).await.unwrap();
+        assert_eq!(b.size, 20);
+        assert_eq!(&blobs.get(&b.sha256).await.unwrap()[..], b"%PDF-1.7 hello %%EOF");
+        // Same bytes again: same address, no error.
+        let again = blobs.put(Bytes::from_static(b"%PDF-1.7 hello %%EOF")).await.unwrap();
+        assert_eq!(again.sha256, b.sha256);
+
+        let path = dir.path().join(key_for(&b.sha256));
+        std::fs::write(&path, b"%PDF-1.7 HELLO %%EOF").unwrap();
+        assert!(matches!(blobs.get(&b.sha256).await, Err(StoreError::Corrupt(_))));
+        assert!(matches!(blobs.get("../../etc/passwd").await, Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn s3_urls_are_checked() {
+        assert!(Blobs::from_url("file:///tmp").is_err());
+        assert!(Blobs::from_url("s3://bucket?colour=blue").is_err());
+        assert!(Blobs::from_url("s3://bucket?endpoint=http://127.0.0.1:9000&region=us-east-1").is_ok());
+    }
+}

@@ -1,0 +1,62 @@
+//! A small migration runner: numbered SQL files per backend, compiled into the binary, each
+//! applied once in its own transaction and recorded in `schema_migrations`.
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+}];
+
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+
+/// Applies the pending migrations with one database's executor types.
+macro_rules! run_migrations {
+    ($pool:expr, $list:expr, $lock:expr) => {{
+        sqlx::query($crate::migrate::CREATE_TABLE)
+            .execute(&$pool)
+            .await?;
+        for m in $list {
+            let mut tx = $pool.begin().await?;
+            if let Some(lock) = $lock {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let seen: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if seen.is_some() {
+                continue;
+            }
+            let applied = sqlx::Executor::execute(&mut *tx, m.sql).await;
+            if let Err(e) = applied {
+                return Err($crate::StoreError::Migration(format!(
+                    "{} ({}): {e}",
+                    m.version, m.name
+                )));
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(chrono::Utc::now().to_rfc3339())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok::<(), $crate::StoreError>(())
+    }};
+}
+pub(crate) use run_migrations;

@@ -1,0 +1,54 @@
+//! PostgreSQL, for several `custodian serve` processes sharing one database.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+use crate::migrate::{run_migrations, POSTGRES};
+use crate::StoreResult;
+
+/// Advisory lock keys: one for migrations, one that serialises audit appends so that the
+/// log's indices stay contiguous whichever server writes.
+const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7273001)";
+const AUDIT_LOCK: &str = "SELECT pg_advisory_xact_lock(7273002)";
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    const BACKEND: &'static str = "postgres";
+
+    /// Connects to `postgres://...`. A `?options=-csearch_path%3Dname` parameter selects a
+    /// schema, which the test suite uses to keep tests apart.
+    pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn run_migrations(&self) -> StoreResult<()> {
+        run_migrations!(self.pool, POSTGRES, Some(MIGRATION_LOCK))
+    }
+
+    async fn lock_audit(tx: &mut sqlx::Transaction<'static, Postgres>) -> StoreResult<()> {
+        sqlx::query(AUDIT_LOCK).execute(&mut **tx).await?;
+        Ok(())
+    }
+}
+
+crate::sql::impl_store!(PgStore, Postgres);

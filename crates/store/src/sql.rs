@@ -1,0 +1,904 @@
+//! The SQL shared by both backends. SQLite and PostgreSQL accept the same statements here
+//! (numbered `$n` parameters, `RETURNING`, `ON CONFLICT`), so the implementation is written
+//! once and stamped out per backend by [`impl_store!`]; each backend supplies only its pools,
+//! its migrations and how it serialises appends to the audit log.
+
+/// Columns of `requests` in the order `request_row` reads them.
+pub(crate) const REQUEST_COLUMNS: &str = "id, number, agency_id, submitted_by, process, emergency, \
+     status, received_at, respond_by, updated_at, intake";
+
+pub(crate) const AGENCY_COLUMNS: &str = "id, name, country, kind, status, phone, created_at";
+
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, name, role, agency_id, password_hash, active, created_at";
+
+pub(crate) fn parse_column<T: std::str::FromStr<Err = String>>(
+    column: &str,
+    raw: &str,
+) -> crate::StoreResult<T> {
+    raw.parse()
+        .map_err(|e: String| crate::StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    custodian_audit::AuditEntry::truncate_time(chrono::Utc::now())
+}
+
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        use async_trait::async_trait;
+        use chrono::{DateTime, Utc};
+        use custodian_audit::AuditEntry;
+        use custodian_core::{AgencyStatus, RequestNumber, RequestStatus};
+        use sqlx::Row;
+        use uuid::Uuid;
+
+        use $crate::sql::{
+            now, parse_column, AGENCY_COLUMNS, REQUEST_COLUMNS, USER_COLUMNS,
+        };
+        use $crate::*;
+
+        type Tx = sqlx::Transaction<'static, $db>;
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn agency_row(row: &DbRow, domains: Vec<String>) -> StoreResult<Agency> {
+            Ok(Agency {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                country: parse_column("country", &row.try_get::<String, _>("country")?)?,
+                kind: parse_column("kind", &row.try_get::<String, _>("kind")?)?,
+                status: parse_column("status", &row.try_get::<String, _>("status")?)?,
+                phone: row.try_get("phone")?,
+                domains,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
+        fn user_row(row: &DbRow) -> StoreResult<User> {
+            Ok(User {
+                id: row.try_get("id")?,
+                email: row.try_get("email")?,
+                name: row.try_get("name")?,
+                role: parse_column("role", &row.try_get::<String, _>("role")?)?,
+                agency_id: row.try_get("agency_id")?,
+                password_hash: row.try_get("password_hash")?,
+                active: row.try_get("active")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
+        fn request_row(row: &DbRow) -> StoreResult<RequestRecord> {
+            let intake: String = row.try_get("intake")?;
+            let intake = serde_json::from_str(&intake)
+                .map_err(|e| StoreError::Corrupt(format!("request intake: {e}")))?;
+            Ok(RequestRecord {
+                id: row.try_get("id")?,
+                number: row.try_get("number")?,
+                agency_id: row.try_get("agency_id")?,
+                submitted_by: row.try_get("submitted_by")?,
+                process: parse_column("process", &row.try_get::<String, _>("process")?)?,
+                emergency: row.try_get("emergency")?,
+                status: parse_column("status", &row.try_get::<String, _>("status")?)?,
+                received_at: row.try_get("received_at")?,
+                respond_by: row.try_get("respond_by")?,
+                updated_at: row.try_get("updated_at")?,
+                intake,
+                documents: Vec::new(),
+            })
+        }
+
+        fn document_row(row: &DbRow) -> StoreResult<DocumentRecord> {
+            Ok(DocumentRecord {
+                id: row.try_get("id")?,
+                request_id: row.try_get("request_id")?,
+                sha256: row.try_get("sha256")?,
+                size: row.try_get::<i64, _>("size")? as u64,
+                file_name: row.try_get("file_name")?,
+                content_type: row.try_get("content_type")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
+        fn message_row(row: &DbRow) -> StoreResult<MessageRecord> {
+            Ok(MessageRecord {
+                id: row.try_get("id")?,
+                request_id: row.try_get("request_id")?,
+                author_id: row.try_get("author_id")?,
+                from_agency: row.try_get("from_agency")?,
+                body: row.try_get("body")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
+        fn to_u64(v: i64) -> u64 {
+            u64::try_from(v).unwrap_or(0)
+        }
+
+        impl $store {
+            /// Appends one entry to the audit log inside `tx`. The backend's lock makes the
+            /// next index and the insert atomic with respect to other writers.
+            async fn append_audit(
+                tx: &mut Tx,
+                actor: &Actor,
+                event: AuditEvent,
+                at: DateTime<Utc>,
+            ) -> StoreResult<u64> {
+                Self::lock_audit(tx).await?;
+                let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let entry = AuditEntry {
+                    idx: to_u64(next),
+                    actor: actor.label(),
+                    action: event.action.to_string(),
+                    object: event.object,
+                    at,
+                    details: event.details,
+                };
+                let leaf = entry.leaf_hash();
+                let details = serde_json::to_string(&entry.details)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO audit_log (idx, actor, action, object, at, details, leaf_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(next)
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(&entry.object)
+                .bind(entry.at)
+                .bind(details)
+                .bind(leaf.to_vec())
+                .execute(&mut **tx)
+                .await?;
+                Ok(entry.idx)
+            }
+
+            async fn domains_of(&self, agency_id: Uuid) -> StoreResult<Vec<String>> {
+                let rows: Vec<String> = sqlx::query_scalar(
+                    "SELECT domain FROM agency_domains WHERE agency_id = $1 ORDER BY domain",
+                )
+                .bind(agency_id)
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows)
+            }
+
+            async fn request_in(
+                &self,
+                scope: Scope,
+                id: Uuid,
+                with_documents: bool,
+            ) -> StoreResult<RequestRecord> {
+                let sql = format!(
+                    "SELECT {REQUEST_COLUMNS} FROM requests WHERE id = $1 \
+                     AND ($2 IS NULL OR agency_id = $2)"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(id)
+                    .bind(scope.agency())
+                    .fetch_optional(self.reader())
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let mut record = request_row(&row)?;
+                if with_documents {
+                    let rows = sqlx::query(
+                        "SELECT id, request_id, sha256, size, file_name, content_type, created_at \
+                         FROM documents WHERE request_id = $1 ORDER BY created_at, id",
+                    )
+                    .bind(id)
+                    .fetch_all(self.reader())
+                    .await?;
+                    record.documents = rows.iter().map(document_row).collect::<StoreResult<_>>()?;
+                }
+                Ok(record)
+            }
+
+            /// The first answer for an idempotency key, if the key was used before.
+            async fn replay(
+                tx: &mut Tx,
+                user_id: Uuid,
+                key: &IdempotencyKey,
+            ) -> StoreResult<Option<RequestRecord>> {
+                let row = sqlx::query(
+                    "SELECT fingerprint, response FROM idempotency_keys \
+                     WHERE user_id = $1 AND key = $2",
+                )
+                .bind(user_id)
+                .bind(&key.key)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let fingerprint: String = row.try_get("fingerprint")?;
+                if fingerprint != key.fingerprint {
+                    return Err(StoreError::IdempotencyMismatch);
+                }
+                let response: String = row.try_get("response")?;
+                serde_json::from_str(&response)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt(format!("idempotent response: {e}")))
+            }
+
+            async fn insert_request(
+                tx: &mut Tx,
+                actor: &Actor,
+                request: &NewRequest,
+            ) -> StoreResult<RequestRecord> {
+                let at = now();
+                let received_at = custodian_audit::AuditEntry::truncate_time(request.received_at);
+                let respond_by = custodian_audit::AuditEntry::truncate_time(request.respond_by);
+                let year = chrono::Datelike::year(&received_at);
+                let sequence: i64 = sqlx::query_scalar(
+                    "INSERT INTO request_counters (year, last) VALUES ($1, 1) \
+                     ON CONFLICT (year) DO UPDATE SET last = request_counters.last + 1 \
+                     RETURNING last",
+                )
+                .bind(year)
+                .fetch_one(&mut **tx)
+                .await?;
+                let number = RequestNumber::new(year, u32::try_from(sequence).unwrap_or(u32::MAX));
+                let id = Uuid::new_v4();
+                let intake = &request.intake.intake;
+                let intake_json = serde_json::to_string(intake)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let status = RequestStatus::Received;
+                sqlx::query(
+                    "INSERT INTO requests (id, number, agency_id, submitted_by, process, \
+                     issuing_country, emergency, status, received_at, respond_by, updated_at, intake) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(id)
+                .bind(number.to_string())
+                .bind(request.agency_id)
+                .bind(request.submitted_by)
+                .bind(intake.process.as_str())
+                .bind(intake.issuing_country.code())
+                .bind(request.intake.is_emergency())
+                .bind(status.as_str())
+                .bind(received_at)
+                .bind(respond_by)
+                .bind(at)
+                .bind(intake_json)
+                .execute(&mut **tx)
+                .await?;
+                for t in &intake.targets {
+                    sqlx::query(
+                        "INSERT INTO request_targets (request_id, kind, value) VALUES ($1, $2, $3)",
+                    )
+                    .bind(id)
+                    .bind(t.kind.as_str())
+                    .bind(&t.value)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                let mut documents = Vec::with_capacity(request.documents.len());
+                for d in &request.documents {
+                    let doc = DocumentRecord {
+                        id: Uuid::new_v4(),
+                        request_id: id,
+                        sha256: d.blob.sha256.clone(),
+                        size: d.blob.size,
+                        file_name: d.file_name.clone(),
+                        content_type: d.content_type.clone(),
+                        created_at: at,
+                    };
+                    sqlx::query(
+                        "INSERT INTO documents (id, request_id, sha256, size, file_name, \
+                         content_type, uploaded_by, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(doc.id)
+                    .bind(id)
+                    .bind(&doc.sha256)
+                    .bind(doc.size as i64)
+                    .bind(&doc.file_name)
+                    .bind(&doc.content_type)
+                    .bind(request.submitted_by)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await?;
+                    documents.push(doc);
+                }
+                // Targets are customer data and stay out of the log; digests of the served
+                // documents tie the entry to exactly what was received.
+                let details = serde_json::json!({
+                    "number": number.to_string(),
+                    "process": intake.process.as_str(),
+                    "agency": request.agency_id.to_string(),
+                    "targets": intake.targets.len(),
+                    "documents": documents.iter().map(|d| d.sha256.clone()).collect::<Vec<_>>(),
+                });
+                Self::append_audit(
+                    tx,
+                    actor,
+                    AuditEvent::new("request.received", format!("request:{id}"), details),
+                    at,
+                )
+                .await?;
+                Ok(RequestRecord {
+                    id,
+                    number: number.to_string(),
+                    agency_id: request.agency_id,
+                    submitted_by: request.submitted_by,
+                    status,
+                    process: intake.process,
+                    emergency: request.intake.is_emergency(),
+                    received_at,
+                    respond_by,
+                    updated_at: at,
+                    intake: intake.clone(),
+                    documents,
+                })
+            }
+
+            async fn try_submit(
+                &self,
+                actor: &Actor,
+                request: &NewRequest,
+            ) -> StoreResult<Submission> {
+                let mut tx = self.writer().begin().await?;
+                if let Some(key) = &request.idempotency {
+                    if let Some(first) = Self::replay(&mut tx, request.submitted_by, key).await? {
+                        return Ok(Submission::Replayed(first));
+                    }
+                }
+                let record = Self::insert_request(&mut tx, actor, request).await?;
+                if let Some(key) = &request.idempotency {
+                    let response = serde_json::to_string(&record)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    sqlx::query(
+                        "INSERT INTO idempotency_keys (user_id, key, fingerprint, request_id, \
+                         response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(request.submitted_by)
+                    .bind(&key.key)
+                    .bind(&key.fingerprint)
+                    .bind(record.id)
+                    .bind(response)
+                    .bind(record.updated_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(Submission::Created(record))
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn migrate(&self) -> StoreResult<()> {
+                self.run_migrations().await
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(self.reader()).await?;
+                Ok(())
+            }
+
+            fn backend(&self) -> &'static str {
+                Self::BACKEND
+            }
+
+            async fn create_agency(&self, actor: &Actor, agency: NewAgency) -> StoreResult<Agency> {
+                let id = Uuid::new_v4();
+                let at = now();
+                let mut tx = self.writer().begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO agencies (id, name, country, kind, status, phone, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(&agency.name)
+                .bind(agency.country.code())
+                .bind(agency.kind.as_str())
+                .bind(agency.status.as_str())
+                .bind(&agency.phone)
+                .bind(at)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Err(e) if StoreError::is_unique_violation(&e) => {
+                        return Err(StoreError::Conflict(format!(
+                            "an agency named '{}' exists already",
+                            agency.name
+                        )))
+                    }
+                    other => {
+                        other?;
+                    }
+                }
+                let mut domains = agency.domains.clone();
+                domains.sort();
+                domains.dedup();
+                for d in &domains {
+                    sqlx::query("INSERT INTO agency_domains (agency_id, domain) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(d)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let details = serde_json::json!({
+                    "name": agency.name,
+                    "country": agency.country.code(),
+                    "kind": agency.kind.as_str(),
+                    "status": agency.status.as_str(),
+                    "domains": domains,
+                });
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new("agency.created", format!("agency:{id}"), details),
+                    at,
+                )
+                .await?;
+                tx.commit().await?;
+                self.get_agency(id).await
+            }
+
+            async fn get_agency(&self, id: Uuid) -> StoreResult<Agency> {
+                let sql = format!("SELECT {AGENCY_COLUMNS} FROM agencies WHERE id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                agency_row(&row, self.domains_of(id).await?)
+            }
+
+            async fn find_agency_by_name(&self, name: &str) -> StoreResult<Agency> {
+                let id: Uuid = sqlx::query_scalar("SELECT id FROM agencies WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                self.get_agency(id).await
+            }
+
+            async fn list_agencies(&self) -> StoreResult<Vec<Agency>> {
+                let sql = format!("SELECT {AGENCY_COLUMNS} FROM agencies ORDER BY name");
+                let rows = sqlx::query(&sql).fetch_all(self.reader()).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let id: Uuid = row.try_get("id")?;
+                    out.push(agency_row(row, self.domains_of(id).await?)?);
+                }
+                Ok(out)
+            }
+
+            async fn set_agency_status(
+                &self,
+                actor: &Actor,
+                id: Uuid,
+                status: AgencyStatus,
+            ) -> StoreResult<Agency> {
+                let at = now();
+                let mut tx = self.writer().begin().await?;
+                let old: String = sqlx::query_scalar("SELECT status FROM agencies WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                sqlx::query("UPDATE agencies SET status = $1 WHERE id = $2")
+                    .bind(status.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new(
+                        "agency.status_changed",
+                        format!("agency:{id}"),
+                        serde_json::json!({"from": old, "to": status.as_str()}),
+                    ),
+                    at,
+                )
+                .await?;
+                tx.commit().await?;
+                self.get_agency(id).await
+            }
+
+            async fn create_user(&self, actor: &Actor, user: NewUser) -> StoreResult<User> {
+                let id = Uuid::new_v4();
+                let at = now();
+                let email = user.email.trim().to_ascii_lowercase();
+                let mut tx = self.writer().begin().await?;
+                if let Some(agency) = user.agency_id {
+                    let exists: Option<Uuid> =
+                        sqlx::query_scalar("SELECT id FROM agencies WHERE id = $1")
+                            .bind(agency)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if exists.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                let inserted = sqlx::query(
+                    "INSERT INTO users (id, email, name, role, agency_id, password_hash, active, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(id)
+                .bind(&email)
+                .bind(&user.name)
+                .bind(user.role.as_str())
+                .bind(user.agency_id)
+                .bind(&user.password_hash)
+                .bind(true)
+                .bind(at)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Err(e) if StoreError::is_unique_violation(&e) => {
+                        return Err(StoreError::Conflict(format!(
+                            "a user with the e-mail address {email} exists already"
+                        )))
+                    }
+                    other => {
+                        other?;
+                    }
+                }
+                let details = serde_json::json!({
+                    "role": user.role.as_str(),
+                    "agency": user.agency_id.map(|a| a.to_string()),
+                });
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new("user.created", format!("user:{id}"), details),
+                    at,
+                )
+                .await?;
+                tx.commit().await?;
+                self.get_user(id).await
+            }
+
+            async fn get_user(&self, id: Uuid) -> StoreResult<User> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                user_row(&row)
+            }
+
+            async fn find_user_by_email(&self, email: &str) -> StoreResult<User> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+                let row = sqlx::query(&sql)
+                    .bind(email.trim().to_ascii_lowercase())
+                    .fetch_optional(self.reader())
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                user_row(&row)
+            }
+
+            async fn list_users(&self) -> StoreResult<Vec<User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY email");
+                let rows = sqlx::query(&sql).fetch_all(self.reader()).await?;
+                rows.iter().map(user_row).collect()
+            }
+
+            async fn create_token(
+                &self,
+                actor: &Actor,
+                user_id: Uuid,
+                token_hash: &str,
+                label: &str,
+            ) -> StoreResult<Uuid> {
+                let id = Uuid::new_v4();
+                let at = now();
+                let mut tx = self.writer().begin().await?;
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(user_id)
+                .bind(token_hash)
+                .bind(label)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new(
+                        "token.issued",
+                        format!("user:{user_id}"),
+                        serde_json::json!({"token": id.to_string(), "label": label}),
+                    ),
+                    at,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn user_for_token(&self, token_hash: &str) -> StoreResult<User> {
+                let sql = format!(
+                    "SELECT {} FROM users u JOIN api_tokens t ON t.user_id = u.id \
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = $2",
+                    USER_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("u.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let row = sqlx::query(&sql)
+                    .bind(token_hash)
+                    .bind(true)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                user_row(&row)
+            }
+
+            async fn submit_request(
+                &self,
+                actor: &Actor,
+                request: NewRequest,
+            ) -> StoreResult<Submission> {
+                match self.try_submit(actor, &request).await {
+                    // Two submissions with the same key raced: the loser answers with the
+                    // winner's response.
+                    Err(StoreError::Database(e))
+                        if request.idempotency.is_some() && StoreError::is_unique_violation(&e) =>
+                    {
+                        let key = request.idempotency.as_ref().ok_or(StoreError::NotFound)?;
+                        let mut tx = self.writer().begin().await?;
+                        let first = Self::replay(&mut tx, request.submitted_by, key).await?;
+                        tx.rollback().await?;
+                        first.map(Submission::Replayed).ok_or(StoreError::Database(e))
+                    }
+                    other => other,
+                }
+            }
+
+            async fn get_request(&self, scope: Scope, id: Uuid) -> StoreResult<RequestRecord> {
+                self.request_in(scope, id, true).await
+            }
+
+            async fn list_requests(
+                &self,
+                scope: Scope,
+                filter: &RequestFilter,
+            ) -> StoreResult<RequestPage> {
+                let status = filter.status.map(|s| s.as_str());
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM requests WHERE ($1 IS NULL OR agency_id = $1) \
+                     AND ($2 IS NULL OR status = $2)",
+                )
+                .bind(scope.agency())
+                .bind(status)
+                .fetch_one(self.reader())
+                .await?;
+                let sql = format!(
+                    "SELECT {REQUEST_COLUMNS} FROM requests WHERE ($1 IS NULL OR agency_id = $1) \
+                     AND ($2 IS NULL OR status = $2) ORDER BY received_at DESC, id \
+                     LIMIT $3 OFFSET $4"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(scope.agency())
+                    .bind(status)
+                    .bind(i64::from(filter.limit))
+                    .bind(i64::from(filter.offset))
+                    .fetch_all(self.reader())
+                    .await?;
+                Ok(RequestPage {
+                    items: rows.iter().map(request_row).collect::<StoreResult<_>>()?,
+                    total: to_u64(total),
+                })
+            }
+
+            async fn transition(
+                &self,
+                actor: &Actor,
+                scope: Scope,
+                id: Uuid,
+                to: RequestStatus,
+                reason: Option<&str>,
+            ) -> StoreResult<RequestRecord> {
+                let at = now();
+                let mut tx = self.writer().begin().await?;
+                let current: String = sqlx::query_scalar(
+                    "SELECT status FROM requests WHERE id = $1 AND ($2 IS NULL OR agency_id = $2)",
+                )
+                .bind(id)
+                .bind(scope.agency())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let from: RequestStatus = parse_column("status", &current)?;
+                from.transition(to)?;
+                let changed = sqlx::query(
+                    "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+                )
+                .bind(to.as_str())
+                .bind(at)
+                .bind(id)
+                .bind(from.as_str())
+                .execute(&mut *tx)
+                .await?;
+                if changed.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(
+                        "the request changed while this action was under way; try again".into(),
+                    ));
+                }
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new(
+                        "request.status_changed",
+                        format!("request:{id}"),
+                        serde_json::json!({"from": from.as_str(), "to": to.as_str(), "reason": reason}),
+                    ),
+                    at,
+                )
+                .await?;
+                tx.commit().await?;
+                self.request_in(scope, id, true).await
+            }
+
+            async fn add_message(
+                &self,
+                actor: &Actor,
+                scope: Scope,
+                request_id: Uuid,
+                from_agency: bool,
+                body: &str,
+            ) -> StoreResult<MessageRecord> {
+                let author_id = actor.user_id().ok_or(StoreError::NotFound)?;
+                let at = now();
+                let mut tx = self.writer().begin().await?;
+                let visible: Option<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM requests WHERE id = $1 AND ($2 IS NULL OR agency_id = $2)",
+                )
+                .bind(request_id)
+                .bind(scope.agency())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if visible.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let message = MessageRecord {
+                    id: Uuid::new_v4(),
+                    request_id,
+                    author_id,
+                    from_agency,
+                    body: body.to_string(),
+                    created_at: at,
+                };
+                sqlx::query(
+                    "INSERT INTO messages (id, request_id, author_id, from_agency, body, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(message.id)
+                .bind(request_id)
+                .bind(author_id)
+                .bind(from_agency)
+                .bind(body)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                // The text may quote customer data; the log keeps only its digest.
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new(
+                        "request.message_added",
+                        format!("request:{request_id}"),
+                        serde_json::json!({
+                            "message": message.id.to_string(),
+                            "sha256": crate::sha256_hex(body.as_bytes()),
+                        }),
+                    ),
+                    at,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(message)
+            }
+
+            async fn list_messages(
+                &self,
+                scope: Scope,
+                request_id: Uuid,
+            ) -> StoreResult<Vec<MessageRecord>> {
+                self.request_in(scope, request_id, false).await?;
+                let rows = sqlx::query(
+                    "SELECT id, request_id, author_id, from_agency, body, created_at FROM messages \
+                     WHERE request_id = $1 ORDER BY created_at, id",
+                )
+                .bind(request_id)
+                .fetch_all(self.reader())
+                .await?;
+                rows.iter().map(message_row).collect()
+            }
+
+            async fn record_access(&self, actor: &Actor, event: AuditEvent) -> StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                Self::append_audit(&mut tx, actor, event, now()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn audit_entries(
+                &self,
+                from: u64,
+                limit: u32,
+            ) -> StoreResult<Vec<StoredAuditEntry>> {
+                let rows = sqlx::query(
+                    "SELECT idx, actor, action, object, at, details, leaf_hash FROM audit_log \
+                     WHERE idx >= $1 ORDER BY idx LIMIT $2",
+                )
+                .bind(i64::try_from(from).unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let details: String = row.try_get("details")?;
+                        let leaf: Vec<u8> = row.try_get("leaf_hash")?;
+                        Ok(StoredAuditEntry {
+                            entry: AuditEntry {
+                                idx: to_u64(row.try_get("idx")?),
+                                actor: row.try_get("actor")?,
+                                action: row.try_get("action")?,
+                                object: row.try_get("object")?,
+                                at: row.try_get("at")?,
+                                // A row whose details no longer parse is tampering; keep the
+                                // raw text so the verifier reports it rather than failing here.
+                                details: serde_json::from_str(&details)
+                                    .unwrap_or(serde_json::Value::String(details)),
+                            },
+                            leaf_hash: leaf.try_into().unwrap_or([0u8; 32]),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn audit_size(&self) -> StoreResult<u64> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+                    .fetch_one(self.reader())
+                    .await?;
+                Ok(to_u64(n))
+            }
+
+            async fn save_checkpoint(&self, checkpoint: StoredCheckpoint) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_checkpoints (size, root, note, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
+                )
+                .bind(i64::try_from(checkpoint.size).unwrap_or(i64::MAX))
+                .bind(checkpoint.root.to_vec())
+                .bind(&checkpoint.note)
+                .bind(checkpoint.created_at)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
+                let rows = sqlx::query(
+                    "SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let root: Vec<u8> = row.try_get("root")?;
+                        Ok(StoredCheckpoint {
+                            size: to_u64(row.try_get("size")?),
+                            root: root
+                                .try_into()
+                                .map_err(|_| StoreError::Corrupt("checkpoint root".into()))?,
+                            note: row.try_get("note")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+pub(crate) use impl_store;

@@ -1,0 +1,70 @@
+//! The embedded default: one SQLite file in the data directory.
+//!
+//! SQLite allows one writer at a time; rather than let transactions collide and retry, all
+//! writes go through a pool of one connection and reads through a separate pool (WAL mode lets
+//! them run beside the writer).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
+
+use crate::migrate::{run_migrations, SQLITE};
+use crate::{StoreError, StoreResult};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+
+    /// Opens (creating if needed) the database file at `path`.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Config(format!("{}: {e}", dir.display())))?;
+            }
+        }
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the client hears about it.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    async fn run_migrations(&self) -> StoreResult<()> {
+        run_migrations!(self.writer, SQLITE, None::<&str>)
+    }
+
+    /// Appends are already serialised by the single writer connection.
+    async fn lock_audit(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+crate::sql::impl_store!(SqliteStore, Sqlite);
