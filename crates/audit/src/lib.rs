@@ -1,1 +1,3 @@
-//! placeholder
+//! Custodian's append-only audit log.
+
+pub mod merkle;
