@@ -1,3 +1,5 @@
 //! Custodian's append-only audit log.
 
+mod canonical;
+pub mod entry;
 pub mod merkle;
