@@ -1,5 +1,6 @@
 //! Custodian's append-only audit log.
 
 mod canonical;
+pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
