@@ -4,3 +4,4 @@ mod canonical;
 pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
+pub mod verify;
