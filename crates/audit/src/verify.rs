@@ -115,7 +115,7 @@ impl LogVerifier {
     /// [`Checkpoint::verify_note`]); their origins are not looked at.
     pub fn new(checkpoints: &[Checkpoint]) -> Self {
         let mut pending: Vec<(u64, Hash)> = checkpoints.iter().map(|c| (c.size, c.root)).collect();
-        pending.sort_by(|a, b| b.0.cmp(&a.0));
+        pending.sort_by_key(|&(size, _)| std::cmp::Reverse(size));
         LogVerifier {
             tree: TreeBuilder::new(),
             pending,
