@@ -1,7 +1,48 @@
-//! Custodian's append-only audit log.
+//! Custodian's append-only audit log: pure logic, no SQL.
+//!
+//! Every state-changing action and every read of a document or customer data
+//! appends an [`AuditEntry`] in the same database transaction as the action.
+//! The entries are the leaves of an RFC 6962 (Certificate Transparency)
+//! Merkle tree, so that:
+//!
+//! - the storage layer keeps each entry's [`AuditEntry::leaf_hash`] next to
+//!   it, and [`verify_entries`] (or [`LogVerifier`] for async cursors)
+//!   recomputes them, naming the first entry that was edited, removed or
+//!   reordered;
+//! - the log periodically signs a [`Checkpoint`] (tree size and root) with
+//!   an Ed25519 key from [`load_or_create_signing_key`]; a checkpoint
+//!   catches a rewrite that also recomputed the stored leaf hashes, and once
+//!   published it binds the log to its history;
+//! - anyone holding a checkpoint can be shown, with [`inclusion_proof`] and
+//!   [`consistency_proof`], that an entry is in the log and that a later log
+//!   extends the earlier one, without seeing the other entries.
+//!
+//! Formats follow public specifications so that an auditor can check them
+//! with independent tools: RFC 6962 / RFC 9162 for the tree, C2SP
+//! `tlog-checkpoint` and `signed-note` for checkpoints and public keys, and
+//! RFC 8785 (JSON Canonicalization Scheme) for the entry encoding, described
+//! on [`AuditEntry`].
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
 
 mod canonical;
 pub mod checkpoint;
 pub mod entry;
+pub mod keyfile;
 pub mod merkle;
 pub mod verify;
+
+pub use checkpoint::{key_id, parse_public_key_text, public_key_text, Checkpoint, NoteError};
+pub use entry::AuditEntry;
+pub use keyfile::{load_or_create_signing_key, load_signing_key, KeyFileError};
+pub use merkle::{
+    consistency_proof, inclusion_proof, node_hash, root, verify_consistency, verify_inclusion,
+    Hash, ProofError, TreeBuilder, EMPTY_ROOT,
+};
+pub use verify::{verify_entries, LogVerifier, Tampered, VerifiedLog};
+
+/// Re-exported so callers name the same key types as this crate.
+pub use ed25519_dalek::{SigningKey, VerifyingKey};

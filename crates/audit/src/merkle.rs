@@ -20,10 +20,22 @@ pub const EMPTY_ROOT: Hash = [
 /// Why a proof could not be generated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
+    /// There is no leaf at that index.
     #[error("leaf index {index} is outside a tree of size {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The requested leaf index.
+        index: u64,
+        /// The tree size.
+        size: u64,
+    },
+    /// The old tree cannot be larger than the new one.
     #[error("old tree size {old_size} is larger than the tree size {size}")]
-    OldSizeTooLarge { old_size: u64, size: u64 },
+    OldSizeTooLarge {
+        /// The requested old tree size.
+        old_size: u64,
+        /// The tree size.
+        size: u64,
+    },
 }
 
 /// `SHA-256(0x00 || data)`: the hash of one leaf's data.
