@@ -283,10 +283,9 @@ pub fn public_key_text(name: &str, key: &VerifyingKey) -> Result<String, NoteErr
 /// checking that the key id matches.
 pub fn parse_public_key_text(text: &str) -> Result<(String, VerifyingKey), NoteError> {
     let text = text.trim();
-    let mut parts = text.split('+');
-    let (Some(name), Some(id), Some(encoded), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // Only the first two '+' are separators: the base64 may contain more.
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(id), Some(encoded)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(NoteError::MalformedKey(
             "expected <name>+<key id>+<base64 key>",
         ));
@@ -514,6 +513,10 @@ mod tests {
         let other = public_key_text("other.example/log", &k).unwrap();
         let mixed = format!("{ORIGIN}+{}", other.split_once('+').unwrap().1);
         assert!(parse_public_key_text(&mixed).is_err());
+        // A key from transparency-dev/formats' tests whose base64 has a '+'.
+        let plus = "TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6";
+        let (name, k) = parse_public_key_text(plus).unwrap();
+        assert_eq!(public_key_text(&name, &k).unwrap(), plus);
         for bad in ["", "a+b", "a+00000000+AAAA", "+1+2", "a+b+c+d"] {
             assert!(parse_public_key_text(bad).is_err(), "{bad}");
         }
