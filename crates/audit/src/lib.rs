@@ -22,6 +22,38 @@
 //! `tlog-checkpoint` and `signed-note` for checkpoints and public keys, and
 //! RFC 8785 (JSON Canonicalization Scheme) for the entry encoding, described
 //! on [`AuditEntry`].
+//!
+//! ```
+//! use custodian_audit::{verify_entries, AuditEntry, Checkpoint, SigningKey, TreeBuilder};
+//!
+//! // Appending: the store saves the entry and its leaf hash in one transaction.
+//! let entry = AuditEntry {
+//!     idx: 0,
+//!     actor: "alice".into(),
+//!     action: "document.read".into(),
+//!     object: "REQ-2025-0001".into(),
+//!     at: AuditEntry::truncate_time(chrono::Utc::now()),
+//!     details: serde_json::json!({"document": 3}),
+//! };
+//! let leaf = entry.leaf_hash();
+//! let mut tree = TreeBuilder::new();
+//! tree.push(leaf);
+//!
+//! // Signing a checkpoint of the tree as it stands.
+//! let key = SigningKey::from_bytes(&[7; 32]);
+//! let checkpoint = Checkpoint {
+//!     origin: "custodian.example.org/audit".into(),
+//!     size: tree.size(),
+//!     root: tree.root(),
+//! };
+//! let note = checkpoint.sign(&key)?;
+//!
+//! // Auditing: check the note, then every stored entry against it.
+//! let signed = Checkpoint::verify_note(&note, &key.verifying_key())?;
+//! let log = verify_entries([(entry, leaf)], &[signed])?;
+//! assert_eq!((log.size, log.signed_size), (1, 1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
