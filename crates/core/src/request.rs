@@ -69,7 +69,9 @@ impl utoipa::PartialSchema for NonDisclosureOrder {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("End date of the non-disclosure order (YYYY-MM-DD), or 'indefinite'"))
+            .description(Some(
+                "End date of the non-disclosure order (YYYY-MM-DD), or 'indefinite'",
+            ))
             .examples(["2027-06-30", "indefinite"])
             .into()
     }

@@ -1,1 +1,91 @@
-fn main() {}
+//! `custodian`: one binary for the server and every administrative command.
+
+mod admin;
+mod audit_cmd;
+mod config;
+mod demo;
+mod pdf;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use config::StoreArgs;
+
+#[derive(Parser)]
+#[command(
+    name = "custodian",
+    version,
+    about = "Receive, check, answer and account for government demands for customer data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server (migrations run first).
+    Serve(serve::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Manage agencies, users and API tokens.
+    Admin {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+    /// Check the audit log and publish signed tree heads.
+    Audit {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CUSTODIAN_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate { store } => {
+            let settings = store.resolve()?;
+            let db = settings.open_store().await?;
+            println!("migrations applied ({})", db.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { store, command } => admin::run(store.resolve()?, command)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Audit { store, command } => audit_cmd::run(store.resolve()?, command).await,
+    }
+}

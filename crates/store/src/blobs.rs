@@ -42,7 +42,10 @@ fn key_for(sha256: &str) -> String {
 }
 
 fn valid_digest(sha256: &str) -> bool {
-    sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 impl Blobs {
@@ -80,7 +83,9 @@ impl Blobs {
                 }
             };
         }
-        let store = builder.build().map_err(|e| StoreError::Config(e.to_string()))?;
+        let store = builder
+            .build()
+            .map_err(|e| StoreError::Config(e.to_string()))?;
         Ok(Blobs::S3 {
             store: Arc::new(store),
         })
@@ -112,7 +117,9 @@ impl Blobs {
     /// The bytes of a blob, checked against their digest: corruption is an error, not data.
     pub async fn get(&self, sha256: &str) -> StoreResult<Bytes> {
         if !valid_digest(sha256) {
-            return Err(StoreError::Corrupt(format!("'{sha256}' is not a SHA-256 digest")));
+            return Err(StoreError::Corrupt(format!(
+                "'{sha256}' is not a SHA-256 digest"
+            )));
         }
         let bytes = match self {
             Blobs::Local { root } => {
@@ -182,23 +189,40 @@ mod tests {
     async fn local_blobs_round_trip_and_detect_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = Blobs::local(dir.path());
-        let b = blobs.put(Bytes::from_static(b"%PDF-1.7 hello %%EOF")).await.unwrap();
+        let b = blobs
+            .put(Bytes::from_static(b"%PDF-1.7 hello %%EOF"))
+            .await
+            .unwrap();
         assert_eq!(b.size, 20);
-        assert_eq!(&blobs.get(&b.sha256).await.unwrap()[..], b"%PDF-1.7 hello %%EOF");
+        assert_eq!(
+            &blobs.get(&b.sha256).await.unwrap()[..],
+            b"%PDF-1.7 hello %%EOF"
+        );
         // Same bytes again: same address, no error.
-        let again = blobs.put(Bytes::from_static(b"%PDF-1.7 hello %%EOF")).await.unwrap();
+        let again = blobs
+            .put(Bytes::from_static(b"%PDF-1.7 hello %%EOF"))
+            .await
+            .unwrap();
         assert_eq!(again.sha256, b.sha256);
 
         let path = dir.path().join(key_for(&b.sha256));
         std::fs::write(&path, b"%PDF-1.7 HELLO %%EOF").unwrap();
-        assert!(matches!(blobs.get(&b.sha256).await, Err(StoreError::Corrupt(_))));
-        assert!(matches!(blobs.get("../../etc/passwd").await, Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            blobs.get(&b.sha256).await,
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            blobs.get("../../etc/passwd").await,
+            Err(StoreError::Corrupt(_))
+        ));
     }
 
     #[test]
     fn s3_urls_are_checked() {
         assert!(Blobs::from_url("file:///tmp").is_err());
         assert!(Blobs::from_url("s3://bucket?colour=blue").is_err());
-        assert!(Blobs::from_url("s3://bucket?endpoint=http://127.0.0.1:9000&region=us-east-1").is_ok());
+        assert!(
+            Blobs::from_url("s3://bucket?endpoint=http://127.0.0.1:9000&region=us-east-1").is_ok()
+        );
     }
 }

@@ -66,7 +66,8 @@ pub trait Store: Send + Sync + 'static {
     /// an idempotency key seen before.
     async fn submit_request(&self, actor: &Actor, request: NewRequest) -> StoreResult<Submission>;
     async fn get_request(&self, scope: Scope, id: Uuid) -> StoreResult<RequestRecord>;
-    async fn list_requests(&self, scope: Scope, filter: &RequestFilter) -> StoreResult<RequestPage>;
+    async fn list_requests(&self, scope: Scope, filter: &RequestFilter)
+        -> StoreResult<RequestPage>;
     /// Moves a request to a new state if the lifecycle allows it.
     async fn transition(
         &self,
@@ -85,7 +86,11 @@ pub trait Store: Send + Sync + 'static {
         from_agency: bool,
         body: &str,
     ) -> StoreResult<MessageRecord>;
-    async fn list_messages(&self, scope: Scope, request_id: Uuid) -> StoreResult<Vec<MessageRecord>>;
+    async fn list_messages(
+        &self,
+        scope: Scope,
+        request_id: Uuid,
+    ) -> StoreResult<Vec<MessageRecord>>;
 
     /// Records that `actor` read something (a document, customer data): reads are audited too.
     async fn record_access(&self, actor: &Actor, event: AuditEvent) -> StoreResult<()>;
@@ -104,7 +109,9 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+        Ok(Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
     } else {
         Err(StoreError::Config(format!(
             "database URL must start with postgres:// or sqlite:// (got '{}')",

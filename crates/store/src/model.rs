@@ -218,7 +218,11 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(action: &'static str, object: impl Into<String>, details: serde_json::Value) -> Self {
+    pub fn new(
+        action: &'static str,
+        object: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
         Self {
             action,
             object: object.into(),

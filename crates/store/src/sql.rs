@@ -4,7 +4,8 @@
 //! its migrations and how it serialises appends to the audit log.
 
 /// Columns of `requests` in the order `request_row` reads them.
-pub(crate) const REQUEST_COLUMNS: &str = "id, number, agency_id, submitted_by, process, emergency, \
+pub(crate) const REQUEST_COLUMNS: &str =
+    "id, number, agency_id, submitted_by, process, emergency, \
      status, received_at, respond_by, updated_at, intake";
 
 pub(crate) const AGENCY_COLUMNS: &str = "id, name, country, kind, status, phone, created_at";

@@ -135,7 +135,12 @@ async fn agencies_and_users() {
     for f in backends("agencies_and_users").await {
         let s = &f.store;
         let a = agency(s, "Springfield PD", "springfieldpd.gov").await;
-        assert_eq!(a.domains, vec!["springfieldpd.gov".to_string()], "{}", f.name);
+        assert_eq!(
+            a.domains,
+            vec!["springfieldpd.gov".to_string()],
+            "{}",
+            f.name
+        );
         let dup = s
             .create_agency(
                 &admin(),
@@ -155,11 +160,20 @@ async fn agencies_and_users() {
             .await
             .unwrap();
         assert_eq!(suspended.status, AgencyStatus::Suspended);
-        assert_eq!(s.find_agency_by_name("Springfield PD").await.unwrap().id, a.id);
+        assert_eq!(
+            s.find_agency_by_name("Springfield PD").await.unwrap().id,
+            a.id
+        );
 
         let u = officer(s, &a, "Det.Alvarez@SpringfieldPD.gov").await;
         assert_eq!(u.email, "det.alvarez@springfieldpd.gov");
-        assert_eq!(s.find_user_by_email("DET.ALVAREZ@springfieldpd.gov").await.unwrap().id, u.id);
+        assert_eq!(
+            s.find_user_by_email("DET.ALVAREZ@springfieldpd.gov")
+                .await
+                .unwrap()
+                .id,
+            u.id
+        );
         let again = s
             .create_user(
                 &admin(),
@@ -174,9 +188,14 @@ async fn agencies_and_users() {
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{}", f.name);
 
-        s.create_token(&admin(), u.id, "hash-1", "cli").await.unwrap();
+        s.create_token(&admin(), u.id, "hash-1", "cli")
+            .await
+            .unwrap();
         assert_eq!(s.user_for_token("hash-1").await.unwrap().id, u.id);
-        assert!(matches!(s.user_for_token("hash-2").await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.user_for_token("hash-2").await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
 
@@ -188,9 +207,21 @@ async fn requests_are_numbered_scoped_and_listed() {
         let b = agency(s, "B", "b.gov").await;
         let ua = officer(s, &a, "o@a.gov").await;
         let ub = officer(s, &b, "o@b.gov").await;
-        let r1 = created(s.submit_request(&Actor::User(ua.id), new_request(&a, &ua, None)).await.unwrap());
-        let r2 = created(s.submit_request(&Actor::User(ua.id), new_request(&a, &ua, None)).await.unwrap());
-        let rb = created(s.submit_request(&Actor::User(ub.id), new_request(&b, &ub, None)).await.unwrap());
+        let r1 = created(
+            s.submit_request(&Actor::User(ua.id), new_request(&a, &ua, None))
+                .await
+                .unwrap(),
+        );
+        let r2 = created(
+            s.submit_request(&Actor::User(ua.id), new_request(&a, &ua, None))
+                .await
+                .unwrap(),
+        );
+        let rb = created(
+            s.submit_request(&Actor::User(ub.id), new_request(&b, &ub, None))
+                .await
+                .unwrap(),
+        );
         let year = chrono::Datelike::year(&Utc::now());
         assert_eq!(r1.number, format!("LE-{year}-000001"), "{}", f.name);
         assert_eq!(r2.number, format!("LE-{year}-000002"));
@@ -201,25 +232,56 @@ async fn requests_are_numbered_scoped_and_listed() {
         assert_eq!(got.documents.len(), 1);
         assert_eq!(got.documents[0].sha256, sha256_hex(b"doc"));
         assert_eq!(got.intake, r1.intake);
-        assert_eq!(got.received_at, r1.received_at, "{}: times survive the round trip", f.name);
+        assert_eq!(
+            got.received_at, r1.received_at,
+            "{}: times survive the round trip",
+            f.name
+        );
         // Another agency's request is indistinguishable from a missing one.
-        assert!(matches!(s.get_request(Scope::Agency(b.id), r1.id).await, Err(StoreError::NotFound)));
-        assert!(matches!(s.get_request(Scope::Agency(a.id), Uuid::new_v4()).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.get_request(Scope::Agency(b.id), r1.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.get_request(Scope::Agency(a.id), Uuid::new_v4()).await,
+            Err(StoreError::NotFound)
+        ));
         assert!(s.get_request(Scope::Provider, rb.id).await.is_ok());
 
         let page = s
-            .list_requests(Scope::Agency(a.id), &RequestFilter { status: None, limit: 1, offset: 0 })
+            .list_requests(
+                Scope::Agency(a.id),
+                &RequestFilter {
+                    status: None,
+                    limit: 1,
+                    offset: 0,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(page.total, 2);
         assert_eq!(page.items.len(), 1);
         let all = s
-            .list_requests(Scope::Provider, &RequestFilter { status: Some(RequestStatus::Received), limit: 50, offset: 0 })
+            .list_requests(
+                Scope::Provider,
+                &RequestFilter {
+                    status: Some(RequestStatus::Received),
+                    limit: 50,
+                    offset: 0,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(all.total, 3);
         let none = s
-            .list_requests(Scope::Agency(a.id), &RequestFilter { status: Some(RequestStatus::Closed), limit: 50, offset: 0 })
+            .list_requests(
+                Scope::Agency(a.id),
+                &RequestFilter {
+                    status: Some(RequestStatus::Closed),
+                    limit: 50,
+                    offset: 0,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(none.total, 0);
@@ -233,14 +295,29 @@ async fn idempotency_keys_replay_the_first_answer() {
         let a = agency(s, "A", "a.gov").await;
         let u = officer(s, &a, "o@a.gov").await;
         let first = created(
-            s.submit_request(&Actor::User(u.id), new_request(&a, &u, Some(("k1", "fp1")))).await.unwrap(),
+            s.submit_request(&Actor::User(u.id), new_request(&a, &u, Some(("k1", "fp1"))))
+                .await
+                .unwrap(),
         );
-        match s.submit_request(&Actor::User(u.id), new_request(&a, &u, Some(("k1", "fp1")))).await.unwrap() {
+        match s
+            .submit_request(&Actor::User(u.id), new_request(&a, &u, Some(("k1", "fp1"))))
+            .await
+            .unwrap()
+        {
             Submission::Replayed(r) => assert_eq!(r, first, "{}", f.name),
             Submission::Created(_) => panic!("{}: duplicate created", f.name),
         }
-        let mismatch = s.submit_request(&Actor::User(u.id), new_request(&a, &u, Some(("k1", "other")))).await;
-        assert!(matches!(mismatch, Err(StoreError::IdempotencyMismatch)), "{}", f.name);
+        let mismatch = s
+            .submit_request(
+                &Actor::User(u.id),
+                new_request(&a, &u, Some(("k1", "other"))),
+            )
+            .await;
+        assert!(
+            matches!(mismatch, Err(StoreError::IdempotencyMismatch)),
+            "{}",
+            f.name
+        );
 
         // Racing retries with one key create exactly one request.
         let mut tasks = Vec::new();
@@ -248,7 +325,11 @@ async fn idempotency_keys_replay_the_first_answer() {
             let s = s.clone();
             let (a, u) = (a.clone(), u.clone());
             tasks.push(tokio::spawn(async move {
-                s.submit_request(&Actor::User(u.id), new_request(&a, &u, Some(("race", "fp")))).await
+                s.submit_request(
+                    &Actor::User(u.id),
+                    new_request(&a, &u, Some(("race", "fp"))),
+                )
+                .await
             }));
         }
         let mut ids = HashSet::new();
@@ -267,7 +348,14 @@ async fn idempotency_keys_replay_the_first_answer() {
         assert_eq!(creations, 1, "{}", f.name);
         assert_eq!(ids.len(), 1, "{}", f.name);
         let total = s
-            .list_requests(Scope::Agency(a.id), &RequestFilter { status: None, limit: 50, offset: 0 })
+            .list_requests(
+                Scope::Agency(a.id),
+                &RequestFilter {
+                    status: None,
+                    limit: 50,
+                    offset: 0,
+                },
+            )
             .await
             .unwrap()
             .total;
@@ -281,24 +369,69 @@ async fn the_lifecycle_is_enforced() {
         let s = &f.store;
         let a = agency(s, "A", "a.gov").await;
         let u = officer(s, &a, "o@a.gov").await;
-        let r = created(s.submit_request(&Actor::User(u.id), new_request(&a, &u, None)).await.unwrap());
+        let r = created(
+            s.submit_request(&Actor::User(u.id), new_request(&a, &u, None))
+                .await
+                .unwrap(),
+        );
         let reviewer = admin();
-        let bad = s.transition(&reviewer, Scope::Provider, r.id, RequestStatus::Delivered, None).await;
-        assert!(matches!(bad, Err(StoreError::IllegalTransition(_))), "{}", f.name);
-        for to in [RequestStatus::InReview, RequestStatus::ClarificationRequested, RequestStatus::InReview] {
-            let r = s.transition(&reviewer, Scope::Provider, r.id, to, None).await.unwrap();
+        let bad = s
+            .transition(
+                &reviewer,
+                Scope::Provider,
+                r.id,
+                RequestStatus::Delivered,
+                None,
+            )
+            .await;
+        assert!(
+            matches!(bad, Err(StoreError::IllegalTransition(_))),
+            "{}",
+            f.name
+        );
+        for to in [
+            RequestStatus::InReview,
+            RequestStatus::ClarificationRequested,
+            RequestStatus::InReview,
+        ] {
+            let r = s
+                .transition(&reviewer, Scope::Provider, r.id, to, None)
+                .await
+                .unwrap();
             assert_eq!(r.status, to);
         }
         // Another agency cannot move it, and learns nothing.
         let other = agency(s, "B", "b.gov").await;
-        let hidden = s.transition(&Actor::User(u.id), Scope::Agency(other.id), r.id, RequestStatus::Withdrawn, None).await;
+        let hidden = s
+            .transition(
+                &Actor::User(u.id),
+                Scope::Agency(other.id),
+                r.id,
+                RequestStatus::Withdrawn,
+                None,
+            )
+            .await;
         assert!(matches!(hidden, Err(StoreError::NotFound)));
         let w = s
-            .transition(&Actor::User(u.id), Scope::Agency(a.id), r.id, RequestStatus::Withdrawn, Some("case closed"))
+            .transition(
+                &Actor::User(u.id),
+                Scope::Agency(a.id),
+                r.id,
+                RequestStatus::Withdrawn,
+                Some("case closed"),
+            )
             .await
             .unwrap();
         assert_eq!(w.status, RequestStatus::Withdrawn);
-        let again = s.transition(&Actor::User(u.id), Scope::Agency(a.id), r.id, RequestStatus::Withdrawn, None).await;
+        let again = s
+            .transition(
+                &Actor::User(u.id),
+                Scope::Agency(a.id),
+                r.id,
+                RequestStatus::Withdrawn,
+                None,
+            )
+            .await;
         assert!(matches!(again, Err(StoreError::IllegalTransition(_))));
     }
 }
@@ -311,14 +444,25 @@ async fn messages_stay_with_their_agency() {
         let b = agency(s, "B", "b.gov").await;
         let u = officer(s, &a, "o@a.gov").await;
         let ub = officer(s, &b, "o@b.gov").await;
-        let r = created(s.submit_request(&Actor::User(u.id), new_request(&a, &u, None)).await.unwrap());
-        s.add_message(&Actor::User(u.id), Scope::Agency(a.id), r.id, true, "hello").await.unwrap();
-        let denied = s.add_message(&Actor::User(ub.id), Scope::Agency(b.id), r.id, true, "hi").await;
+        let r = created(
+            s.submit_request(&Actor::User(u.id), new_request(&a, &u, None))
+                .await
+                .unwrap(),
+        );
+        s.add_message(&Actor::User(u.id), Scope::Agency(a.id), r.id, true, "hello")
+            .await
+            .unwrap();
+        let denied = s
+            .add_message(&Actor::User(ub.id), Scope::Agency(b.id), r.id, true, "hi")
+            .await;
         assert!(matches!(denied, Err(StoreError::NotFound)));
         let msgs = s.list_messages(Scope::Agency(a.id), r.id).await.unwrap();
         assert_eq!(msgs.len(), 1);
         assert_eq!(msgs[0].body, "hello");
-        assert!(matches!(s.list_messages(Scope::Agency(b.id), r.id).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.list_messages(Scope::Agency(b.id), r.id).await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
 
@@ -333,7 +477,8 @@ async fn the_audit_log_is_contiguous_and_append_only() {
             let s = s.clone();
             let (a, u) = (a.clone(), u.clone());
             tasks.push(tokio::spawn(async move {
-                s.submit_request(&Actor::User(u.id), new_request(&a, &u, None)).await
+                s.submit_request(&Actor::User(u.id), new_request(&a, &u, None))
+                    .await
             }));
         }
         let mut numbers = HashSet::new();
@@ -343,16 +488,30 @@ async fn the_audit_log_is_contiguous_and_append_only() {
         assert_eq!(numbers.len(), 12, "{}: numbers are unique", f.name);
 
         let size = s.audit_size().await.unwrap();
-        assert_eq!(size, 2 + 12, "{}: agency, user and one entry per request", f.name);
+        assert_eq!(
+            size,
+            2 + 12,
+            "{}: agency, user and one entry per request",
+            f.name
+        );
         let entries = s.audit_entries(0, 1000).await.unwrap();
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(e.entry.idx, i as u64);
-            assert_eq!(e.entry.leaf_hash(), e.leaf_hash, "{}: entry {i} hashes as stored", f.name);
+            assert_eq!(
+                e.entry.leaf_hash(),
+                e.leaf_hash,
+                "{}: entry {i} hashes as stored",
+                f.name
+            );
         }
         assert_eq!(entries[1].entry.action, "user.created");
         assert_eq!(entries.last().unwrap().entry.action, "request.received");
         let details = entries.last().unwrap().entry.details.to_string();
-        assert!(!details.contains("someone@example.com"), "{}: no customer data in the log", f.name);
+        assert!(
+            !details.contains("someone@example.com"),
+            "{}: no customer data in the log",
+            f.name
+        );
 
         // The database itself refuses to rewrite history.
         let upd = raw_execute(&f, "UPDATE audit_log SET action = 'x' WHERE idx = 0").await;
@@ -361,9 +520,14 @@ async fn the_audit_log_is_contiguous_and_append_only() {
         assert!(del.is_err(), "{}: DELETE must be refused", f.name);
         assert_eq!(s.audit_size().await.unwrap(), size);
 
-        s.save_checkpoint(StoredCheckpoint { size, root: [7; 32], note: "n".into(), created_at: Utc::now() })
-            .await
-            .unwrap();
+        s.save_checkpoint(StoredCheckpoint {
+            size,
+            root: [7; 32],
+            note: "n".into(),
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
         let cps = s.checkpoints().await.unwrap();
         assert_eq!(cps.len(), 1);
         assert_eq!(cps[0].size, size);

@@ -1,1 +1,83 @@
-//! placeholder
+//! Custodian's HTTP front end: the agency API under `/api/v1`, described by an OpenAPI 3.1
+//! document generated from these handlers, and the health check.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+mod json;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use custodian_core::deadline::BusinessCalendar;
+use custodian_store::{Blobs, DynStore};
+use tower_http::trace::TraceLayer;
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The largest document accepted in one upload, in bytes.
+    pub max_document_bytes: usize,
+    /// The most documents one submission may carry.
+    pub max_documents: usize,
+    /// Working days for deadlines.
+    pub calendar: BusinessCalendar,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        let year = chrono::Datelike::year(&chrono::Utc::now());
+        Self {
+            max_document_bytes: 25 * 1024 * 1024,
+            max_documents: 10,
+            calendar: BusinessCalendar::us_federal(year - 2..=year + 2),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub blobs: Blobs,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, blobs: Blobs, config: WebConfig) -> Self {
+        Self {
+            store,
+            blobs,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole application: API, OpenAPI document and health check.
+pub fn router(state: AppState) -> Router {
+    // Room for the largest allowed set of documents plus the JSON part and multipart framing;
+    // each document is checked against its own limit as it streams in.
+    let body_limit = state
+        .config
+        .max_document_bytes
+        .saturating_mul(state.config.max_documents)
+        .saturating_add(1024 * 1024);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api::routes())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
+        }
+    }
+}

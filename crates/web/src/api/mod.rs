@@ -1,0 +1,68 @@
+//! The JSON API under `/api/v1`, grouped by resource.
+
+pub mod requests;
+
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Custodian API",
+        description = "Serve legal process on the provider, follow it, and exchange messages with \
+                       its legal team. Every call needs a bearer token issued by the provider's \
+                       admin; an agency sees only its own requests.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    paths(
+        requests::submit,
+        requests::list,
+        requests::show,
+        requests::document,
+        requests::post_message,
+        requests::list_messages,
+        requests::withdraw,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "requests", description = "Legal requests served by an agency"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document, as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/requests", post(requests::submit).get(requests::list))
+        .route("/requests/{id}", get(requests::show))
+        .route("/requests/{id}/documents/{doc_id}", get(requests::document))
+        .route(
+            "/requests/{id}/messages",
+            post(requests::post_message).get(requests::list_messages),
+        )
+        .route("/requests/{id}/withdraw", post(requests::withdraw))
+}

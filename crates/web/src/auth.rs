@@ -1,0 +1,96 @@
+//! Who is asking. API clients present a bearer token that an admin issued; only its SHA-256 is
+//! stored, so a copy of the database does not hand out working tokens.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use custodian_core::{AgencyStatus, Role};
+use custodian_store::{Actor, Scope, StoreError, User};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Prefix of every token Custodian issues, so that a leaked one is easy to recognise.
+pub const TOKEN_PREFIX: &str = "cust_";
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An authenticated caller and what they may see.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub scope: Scope,
+    /// For agency staff: whether their agency is verified (only verified agencies may serve).
+    pub agency_status: Option<AgencyStatus>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::User(self.user.id)
+    }
+
+    pub fn is_agency(&self) -> bool {
+        self.user.role.is_agency_side()
+    }
+
+    /// Only officers of a verified agency may serve legal process.
+    pub fn require_serving_officer(&self) -> Result<uuid::Uuid, ApiError> {
+        let agency = match (self.user.role, self.user.agency_id) {
+            (Role::AgencyOfficer | Role::AgencySupervisor, Some(a)) => a,
+            _ => {
+                return Err(ApiError::forbidden(
+                    "agency_only",
+                    "only agency officers serve legal process",
+                ))
+            }
+        };
+        match self.agency_status {
+            Some(AgencyStatus::Verified) => Ok(agency),
+            Some(AgencyStatus::Suspended) => Err(ApiError::forbidden(
+                "agency_suspended",
+                "your agency is suspended; contact the provider's legal team",
+            )),
+            _ => Err(ApiError::forbidden(
+                "agency_not_verified",
+                "your agency has not been verified yet; requests can be served once it is",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("send 'Authorization: Bearer <token>'"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| t.starts_with(TOKEN_PREFIX))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header is not a Custodian bearer token")
+            })?;
+        let user = match state.store.user_for_token(&token_hash(token)).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::unauthorized("the token is unknown or revoked"))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let agency_status = match user.agency_id {
+            Some(a) if user.role.is_agency_side() => Some(state.store.get_agency(a).await?.status),
+            _ => None,
+        };
+        Ok(Caller {
+            scope: Scope::of(&user),
+            user,
+            agency_status,
+        })
+    }
+}
