@@ -28,3 +28,6 @@ pub use profile::{
     ProcessPolicy, ProfileError, Requirement,
 };
 
+
+#[cfg(test)]
+mod tests;
