@@ -167,6 +167,12 @@ impl PolicyCase {
                 ));
             }
         }
+        // A form or a script may send null for a fact it does not have; null means "absent"
+        // for every optional field, not only for those whose type is an Option.
+        let mut value = value;
+        if let Some(obj) = value.as_object_mut() {
+            obj.retain(|_, v| !v.is_null());
+        }
         let case: PolicyCase = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." { String::new() } else { path };
@@ -255,6 +261,12 @@ mod tests {
         let mut j = base();
         j["received_at"] = json!("yesterday");
         assert!(err(j).starts_with("received_at:"));
+
+        let mut j = base();
+        j["received_via"] = json!(null);
+        j["renewal"] = json!(null);
+        j["emergency"] = json!(null);
+        assert!(PolicyCase::from_json_value(j).is_ok());
 
         let mut j = base();
         j["received_via"] = json!("mlat_doj");

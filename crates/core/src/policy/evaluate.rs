@@ -30,6 +30,9 @@ pub fn evaluate(profile: &PolicyProfile, case: &PolicyCase, now: DateTime<Utc>) 
 
     let attested = case.emergency.is_some_and(|e| e.is_attested());
     let emergency_claimed = case.emergency.is_some() || case.process == LegalProcess::Emergency;
+    let danger = case
+        .emergency
+        .is_some_and(|e| e.danger_of_death_or_serious_injury);
     let mut a = Assessment {
         profile: profile.name.clone(),
         process: case.process,
@@ -66,6 +69,16 @@ pub fn evaluate(profile: &PolicyProfile, case: &PolicyCase, now: DateTime<Utc>) 
         return a.finish(trail);
     };
 
+    // A binding order with its own legal clock (an EU production order) is an emergency when
+    // its issuer declares one; the supervisor's call-back is the provider's safeguard for
+    // voluntary disclosures only.
+    let honoured = if pp.deadline.is_some() {
+        danger
+    } else {
+        attested
+    };
+    a.emergency_honoured = emergency_claimed.then_some(honoured);
+
     let treaty = is_treaty_request(case, pp);
     let issuer_admitted = treaty || pp.issuer.admits(case.issuing_country);
     if treaty {
@@ -91,13 +104,21 @@ pub fn evaluate(profile: &PolicyProfile, case: &PolicyCase, now: DateTime<Utc>) 
                 detail.as_deref(),
             );
         }
-        None => follow_route(&mut a, &mut trail, pp, case, &requested, received_at),
+        None => follow_route(
+            &mut a,
+            &mut trail,
+            pp,
+            case,
+            &requested,
+            received_at,
+            danger,
+        ),
     }
 
     if emergency_claimed && case.process != LegalProcess::Emergency {
-        trail.say(if attested {
-            "An emergency is attested, with a supervisor to call back: the request is handled \
-             first, and a human is paged at once."
+        trail.say(if honoured {
+            "An emergency is declared: the request is handled first, and a human is paged at \
+             once."
                 .to_string()
         } else {
             "An emergency was claimed without both an attested danger of death or serious \
@@ -119,7 +140,7 @@ pub fn evaluate(profile: &PolicyProfile, case: &PolicyCase, now: DateTime<Utc>) 
             policy: pp,
             case,
             disclosed: &disclosed,
-            emergency: attested && a.route == Route::Process,
+            emergency: honoured && a.route == Route::Process,
             issuer_admitted,
             received_at,
             now,
@@ -252,6 +273,7 @@ fn follow_route(
     case: &PolicyCase,
     requested: &BTreeSet<DataCategory>,
     received_at: DateTime<Utc>,
+    emergency: bool,
 ) {
     a.route = pp.route;
     a.route_rule = pp.route_rule.rule.clone();
@@ -288,9 +310,6 @@ fn follow_route(
     }
 
     if let (Route::Process, Some(d)) = (pp.route, &pp.deadline) {
-        let emergency = case
-            .emergency
-            .is_some_and(|e| e.danger_of_death_or_serious_injury);
         let (by, clock) = if emergency {
             let h = d.emergency_hours;
             (

@@ -133,6 +133,9 @@ pub fn explain(profile: &PolicyProfile, process: LegalProcess) -> String {
         Some(pn) if pn.mode != NoticeMode::Standard => {
             let _ = writeln!(out, "- {}", cited(&pn.citation()));
         }
+        _ if yes.is_empty() => {
+            let _ = writeln!(out, "- {}", cited(&n.nothing_disclosed));
+        }
         _ => {
             let _ = writeln!(out, "- {}", cited(&n.before_disclosure));
             if n.non_content == NonContentNotice::NotRequired {

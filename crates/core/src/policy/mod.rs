@@ -28,6 +28,5 @@ pub use profile::{
     ProcessPolicy, ProfileError, Requirement,
 };
 
-
 #[cfg(test)]
 mod tests;

@@ -1141,6 +1141,8 @@ fn eu_production_order_clock_is_ten_days_or_eight_hours() {
         ),
     );
     assert_eq!(a.respond_by, Some(received + Duration::hours(8)));
+    // The issuer's declaration is what counts for a binding order with a legal clock.
+    assert_eq!(a.emergency_honoured, Some(true));
 
     // No hard legal deadline for US process, and none for an order that is refused.
     let a = assess(&p, case("subpoena", "US", &["subscriber"], 1, json!({})));
@@ -1536,6 +1538,10 @@ fn explain_says_what_a_process_can_and_cannot_obtain() {
     let s = explain(&p, LegalProcess::Epoc);
     assert!(s.contains("issued or validated by a judge"), "{s}");
     assert!(s.contains("Deadline: 10 days"), "{s}");
+
+    let s = explain(&p, LegalProcess::ForeignDirect);
+    assert!(s.contains("notice.nothing_disclosed"), "{s}");
+    assert!(!s.contains("notice.before_content"), "{s}");
 
     let s = explain(&p, LegalProcess::NationalSecurityLetter);
     assert!(s.contains("national_security_letter.gag"), "{s}");
