@@ -15,7 +15,7 @@ use crate::{DataCategory, LegalProcess};
 
 use super::assessment::{Assessment, CategoryDecision, CustomerNotice, Decision, Route};
 use super::case::PolicyCase;
-use super::explain::category_words;
+use super::explain::{category_words, process_noun};
 use super::jurisdiction::{channel_label, channels_in_words, counted_under, is_treaty_request};
 use super::law::{content_ceiling, law_permits_content};
 use super::notice::{customer_notice, NoticeFacts};
@@ -85,8 +85,8 @@ pub fn evaluate(profile: &PolicyProfile, case: &PolicyCase, now: DateTime<Utc>) 
         trail.cite_with(
             &profile.gates.treaty_request,
             &format!(
-                "It is decided as a US {} and counted under {} ({}).",
-                case.process.label().to_lowercase(),
+                "It is decided as the US process it is, {}, and counted under {} ({}).",
+                process_noun(case.process),
                 a.counted_under.name(),
                 a.counted_under
             ),
@@ -128,8 +128,8 @@ pub fn evaluate(profile: &PolicyProfile, case: &PolicyCase, now: DateTime<Utc>) 
     }
     if (case.renewal || case.prior_renewals > 0) && pp.preserve.is_none() {
         trail.say(format!(
-            "Renewal applies only to preservation; it is ignored for a {}.",
-            case.process.label().to_lowercase()
+            "Renewal applies only to preservation; it is ignored for {}.",
+            process_noun(case.process)
         ));
     }
 
@@ -172,11 +172,11 @@ fn first_failed_check(
     attested: bool,
 ) -> Option<(Route, Citation, Option<String>)> {
     let gates = &profile.gates;
-    let label = case.process.label();
+    let label = process_noun(case.process);
     if !issuer_admitted {
         let detail = format!(
-            "A {} is issued by {}; this one comes from {} ({}).",
-            label.to_lowercase(),
+            "{} is issued by {}; this one comes from {} ({}).",
+            capitalise(label),
             pp.issuer.describe(),
             case.issuing_country.name(),
             case.issuing_country
@@ -197,8 +197,8 @@ fn first_failed_check(
     }
     if !pp.served_via.contains(&case.received_via) {
         let detail = format!(
-            "A {} is accepted only through {}; this one arrived by {}.",
-            label.to_lowercase(),
+            "{} is accepted only through {}; this one arrived by {}.",
+            capitalise(label),
             channels_in_words(&pp.served_via),
             channel_label(case.received_via)
         );

@@ -17,6 +17,31 @@ pub(super) fn category_words(c: DataCategory) -> &'static str {
     }
 }
 
+/// The process as a noun with its article, for the middle of a sentence, where the title-case
+/// label ("Court order (18 U.S.C. 2703(d))") would read badly.
+pub(super) fn process_noun(p: LegalProcess) -> &'static str {
+    match p {
+        LegalProcess::Subpoena => "a subpoena",
+        LegalProcess::CivilSubpoena => "a civil subpoena",
+        LegalProcess::CourtOrder2703d => "a court order under 18 U.S.C. 2703(d)",
+        LegalProcess::CourtOrderOther => "a court order",
+        LegalProcess::PenRegister => "a pen register or trap and trace order",
+        LegalProcess::Wiretap => "a wiretap order",
+        LegalProcess::SearchWarrant => "a search warrant",
+        LegalProcess::NationalSecurityLetter => "a national security letter",
+        LegalProcess::FisaOrder => "a FISA order",
+        LegalProcess::Preservation => "a preservation request",
+        LegalProcess::Emergency => "an emergency disclosure request",
+        LegalProcess::CloudActOrder => "an order under the US-UK CLOUD Act agreement",
+        LegalProcess::Epoc => "a European Production Order",
+        LegalProcess::EpocPr => "a European Preservation Order",
+        LegalProcess::ForeignDirect => "a direct request from a non-US authority",
+        LegalProcess::DeviceReturn => "a device return request",
+        LegalProcess::FraudReferral => "a fraud referral",
+        LegalProcess::Removal => "a removal request",
+    }
+}
+
 fn cited(c: &Citation) -> String {
     format!(
         "{} (rule {}; {}).",

@@ -4,6 +4,7 @@
 
 use crate::LegalProcess;
 
+use super::explain::process_noun;
 use super::profile::Citation;
 
 /// Whether any version of this instrument can lawfully reach stored or intercepted content.
@@ -29,8 +30,8 @@ pub(super) fn content_ceiling(process: LegalProcess) -> Citation {
         rule: "law.content_ceiling".to_string(),
         basis: "18 U.S.C. 2702(a) and 2703(a)-(b)".to_string(),
         reason: format!(
-            "The law does not let a {} reach content, whatever the profile says",
-            process.label().to_lowercase()
+            "The law does not let {} reach content, whatever the profile says",
+            process_noun(process)
         ),
     }
 }

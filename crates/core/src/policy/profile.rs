@@ -244,12 +244,24 @@ impl EnforcingStateNotice {
 
 /// A profile that could not be read, with the key that is wrong
 /// (`process.subpoena.categories.content.decision`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileError {
+    /// Empty when the text is not TOML at all; the message then gives line and column.
     pub key: String,
     pub message: String,
 }
+
+impl std::fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ProfileError {}
 
 impl ProfileError {
     fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
@@ -374,7 +386,7 @@ fn builtin_source(name: &str) -> Result<&'static str, ProfileError> {
 /// Parses TOML and lays it over the profile it extends, if any.
 fn resolve(src: &str, depth: usize) -> Result<toml::Value, ProfileError> {
     let mut value: toml::Value =
-        toml::from_str(src).map_err(|e| ProfileError::new("", e.message().to_string()))?;
+        toml::from_str(src).map_err(|e| ProfileError::new("", e.to_string().trim_end()))?;
     let Some(table) = value.as_table_mut() else {
         return Err(ProfileError::new("", "a profile is a TOML table"));
     };

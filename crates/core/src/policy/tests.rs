@@ -1466,7 +1466,8 @@ fn from_toml_refuses_incomplete_or_odd_profiles() {
 
     let e = PolicyProfile::from_toml("extends = \"lenient\"\n").unwrap_err();
     assert_eq!(e.key, "profile");
-    assert!(PolicyProfile::from_toml("name = ").is_err());
+    let e = PolicyProfile::from_toml("name = ").unwrap_err();
+    assert!(e.key.is_empty() && e.to_string().contains("line 1"), "{e}");
 }
 
 #[test]
