@@ -11,6 +11,7 @@ pub mod error;
 pub mod lifecycle;
 mod names;
 pub mod number;
+pub mod policy;
 pub mod process;
 pub mod request;
 pub mod role;
