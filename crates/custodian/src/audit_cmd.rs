@@ -23,6 +23,9 @@ pub enum AuditCommand {
 }
 
 pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = settings.audit_key_file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let key = load_or_create_signing_key(&settings.audit_key_file)
         .with_context(|| format!("audit key {}", settings.audit_key_file.display()))?;
     let origin = settings.audit_origin.as_str();

@@ -39,6 +39,8 @@ pub struct FileConfig {
     pub audit_key_file: Option<PathBuf>,
     /// The name checkpoints are signed under.
     pub audit_origin: Option<String>,
+    /// The policy profile: a built-in name or the path of a TOML file.
+    pub policy_profile: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +52,7 @@ pub struct Settings {
     pub max_document_mib: Option<usize>,
     pub audit_key_file: PathBuf,
     pub audit_origin: String,
+    pub policy_profile: Option<String>,
 }
 
 fn read_secret_file(path: &Path) -> anyhow::Result<String> {
@@ -99,6 +102,7 @@ impl StoreArgs {
                 .audit_origin
                 .or_else(|| std::env::var("CUSTODIAN_AUDIT_ORIGIN").ok())
                 .unwrap_or_else(|| "custodian/audit".to_string()),
+            policy_profile: file.policy_profile,
             data_dir,
         })
     }

@@ -5,6 +5,7 @@ mod audit_cmd;
 mod config;
 mod demo;
 mod pdf;
+mod policy_cmd;
 mod serve;
 
 use std::process::ExitCode;
@@ -40,6 +41,14 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Apply the policy engine: check a case, explain a process.
+    Policy {
+        /// A built-in profile (provider-default, notify-all) or a TOML file.
+        #[arg(long, env = "CUSTODIAN_POLICY_PROFILE")]
+        profile: Option<String>,
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
     /// Check the audit log and publish signed tree heads.
     Audit {
         #[command(flatten)]
@@ -47,6 +56,13 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+}
+
+/// Prints a line of output; a reader that went away (`| head`) is not an error worth a panic.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
 }
 
 fn main() -> ExitCode {
@@ -87,5 +103,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Audit { store, command } => audit_cmd::run(store.resolve()?, command).await,
+        Command::Policy { profile, command } => policy_cmd::run(profile.as_deref(), command),
     }
 }

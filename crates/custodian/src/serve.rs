@@ -17,6 +17,9 @@ pub struct ServeArgs {
     /// The largest document accepted in one upload, in MiB.
     #[arg(long, env = "CUSTODIAN_MAX_DOCUMENT_MIB")]
     max_document_mib: Option<usize>,
+    /// The policy profile: a built-in name (provider-default, notify-all) or a TOML file.
+    #[arg(long, env = "CUSTODIAN_POLICY_PROFILE")]
+    policy_profile: Option<String>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -46,7 +49,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
 
-    let state = AppState::new(store.clone(), blobs, config);
+    let policy = crate::policy_cmd::load_profile(
+        args.policy_profile
+            .as_deref()
+            .or(settings.policy_profile.as_deref()),
+    )?;
+    println!("  policy profile: {}", policy.name);
+    let state = AppState::new(store.clone(), blobs, config, policy);
     let app = custodian_web::router(state);
     println!("Custodian is listening on {url}");
     println!("  database: {}", store.backend());

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use custodian_core::deadline::BusinessCalendar;
+use custodian_core::policy::PolicyProfile;
 use custodian_store::{Blobs, DynStore};
 use tower_http::trace::TraceLayer;
 
@@ -43,14 +44,17 @@ pub struct AppState {
     pub store: DynStore,
     pub blobs: Blobs,
     pub config: Arc<WebConfig>,
+    /// The rules the policy engine applies, as the admin selected them.
+    pub policy: Arc<PolicyProfile>,
 }
 
 impl AppState {
-    pub fn new(store: DynStore, blobs: Blobs, config: WebConfig) -> Self {
+    pub fn new(store: DynStore, blobs: Blobs, config: WebConfig, policy: PolicyProfile) -> Self {
         Self {
             store,
             blobs,
             config: Arc::new(config),
+            policy: Arc::new(policy),
         }
     }
 }

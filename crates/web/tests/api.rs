@@ -101,7 +101,8 @@ async fn start(store: DynStore) -> Server {
         )
         .await
         .unwrap();
-    let app = custodian_web::router(AppState::new(store.clone(), blobs, config));
+    let policy = custodian_core::policy::PolicyProfile::builtin("provider-default").unwrap();
+    let app = custodian_web::router(AppState::new(store.clone(), blobs, config, policy));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -437,6 +438,10 @@ async fn agencies_never_see_each_others_requests() {
     }
 }
 
+/// What is wrong, the request part, the documents, the expected status, and the text the
+/// error message must contain (the field at fault).
+type BadCase<'a> = (&'a str, String, Vec<&'a [u8]>, StatusCode, &'a str);
+
 #[tokio::test]
 async fn bad_input_is_refused_and_stores_nothing() {
     for s in servers("bad_input").await {
@@ -447,10 +452,10 @@ async fn bad_input_is_refused_and_stores_nothing() {
         };
         let big = {
             let mut b = PDF.to_vec();
-            b.splice(10..10, std::iter::repeat(b' ').take(70 * 1024));
+            b.splice(10..10, std::iter::repeat_n(b' ', 70 * 1024));
             b
         };
-        let cases: Vec<(&str, String, Vec<&[u8]>, StatusCode, &str)> = vec![
+        let cases: Vec<BadCase> = vec![
             (
                 "malformed JSON",
                 "{\"process\": ".into(),
@@ -590,4 +595,65 @@ fn with_case(body: &str, case: &str) -> String {
     let mut v: Value = serde_json::from_str(body).unwrap();
     v["case_reference"] = json!(case);
     v.to_string()
+}
+
+#[tokio::test]
+async fn the_assessment_explains_the_recommendation() {
+    for s in servers("assessment").await {
+        let mut req = subpoena();
+        req["categories"] = json!(["subscriber", "content"]);
+        let (_, created, _) = s.submit(&s.a, &req.to_string(), &[PDF], None).await;
+        let id = created["id"].as_str().unwrap();
+        let (st, a) = s
+            .get(&s.reviewer, &format!("/api/v1/requests/{id}/assessment"))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{a}");
+        assert_eq!(a["route"], "process");
+        assert_eq!(a["categories"]["content"]["decision"], "withhold");
+        assert_eq!(a["categories"]["subscriber"]["decision"], "disclose");
+        assert!(a["categories"]["content"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("subpoena"));
+        assert!(!a["explanation"].as_array().unwrap().is_empty());
+        let (st, _) = s
+            .get(&s.b, &format!("/api/v1/requests/{id}/assessment"))
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "another agency cannot read it");
+
+        let (st, preview) = s
+            .post_json(
+                &s.a,
+                "/api/v1/policy/check",
+                json!({
+                    "process": "search_warrant", "issuing_country": "DE",
+                    "categories": ["content"], "targets": 1
+                }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{preview}");
+        assert_eq!(preview["route"], "redirect_mlat");
+        let (st, err) = s
+            .post_json(
+                &s.a,
+                "/api/v1/policy/check",
+                json!({"process": "writ", "issuing_country": "US", "categories": [], "targets": 1}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("process"),
+            "{err}"
+        );
+        let (st, ex) = s.get(&s.a, "/api/v1/policy/explain/subpoena").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(ex["text"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("content"));
+    }
 }

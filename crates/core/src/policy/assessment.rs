@@ -52,6 +52,7 @@ named_enum! {
 
 /// The decision for one requested category, with the rule and basis it rests on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryDecision {
     pub decision: Decision,
     pub rule: String,
@@ -80,6 +81,7 @@ impl CategoryDecision {
 
 /// The engine's answer for one case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assessment {
     /// The profile whose rules were applied.
     pub profile: String,

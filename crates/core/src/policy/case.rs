@@ -11,6 +11,7 @@ use crate::{
 
 /// What an emergency request attests (18 U.S.C. 2702(b)(8), (c)(4)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyClaim {
     /// A missing attestation is no attestation, so both default to false.
@@ -30,6 +31,7 @@ impl EmergencyClaim {
 
 /// One demand as the policy engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyCase {
     pub process: LegalProcess,

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, grouped by resource.
 
+pub mod policy;
 pub mod requests;
 
 use axum::routing::{get, post};
@@ -26,10 +27,16 @@ use crate::AppState;
         requests::post_message,
         requests::list_messages,
         requests::withdraw,
+        policy::assessment,
+        policy::check,
+        policy::explain_process,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "requests", description = "Legal requests served by an agency"))
+    tags(
+        (name = "requests", description = "Legal requests served by an agency"),
+        (name = "policy", description = "What the provider's policy engine says about a demand")
+    )
 )]
 pub struct ApiDoc;
 
@@ -65,4 +72,7 @@ pub fn routes() -> Router<AppState> {
             post(requests::post_message).get(requests::list_messages),
         )
         .route("/requests/{id}/withdraw", post(requests::withdraw))
+        .route("/requests/{id}/assessment", get(policy::assessment))
+        .route("/policy/check", post(policy::check))
+        .route("/policy/explain/{process}", get(policy::explain_process))
 }
