@@ -96,8 +96,14 @@ impl Env {
 
     /// Starts `custodian serve` on a free port and waits until it answers.
     pub fn serve(&self) -> Server {
-        let mut child = self
-            .command()
+        Server::start(self.command())
+    }
+}
+
+impl Server {
+    /// Starts `custodian serve` from a prepared command and waits for its URL.
+    pub fn start(mut command: Command) -> Server {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
