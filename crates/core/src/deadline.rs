@@ -156,3 +156,38 @@ mod tests {
         assert_eq!(em, at + Duration::hours(1));
     }
 }
+
+crate::named_enum! {
+    /// How close a request is to its deadline, for the queue's marks.
+    pub enum Urgency ("urgency") {
+        Overdue = "overdue",
+        DueSoon = "due_soon",
+        OnTime = "on_time",
+    }
+}
+
+/// Within this many hours of the deadline a request is marked due soon.
+pub const DUE_SOON_HOURS: i64 = 48;
+
+pub fn urgency(respond_by: DateTime<Utc>, now: DateTime<Utc>) -> Urgency {
+    if now > respond_by {
+        Urgency::Overdue
+    } else if respond_by - now <= Duration::hours(DUE_SOON_HOURS) {
+        Urgency::DueSoon
+    } else {
+        Urgency::OnTime
+    }
+}
+
+#[cfg(test)]
+mod urgency_tests {
+    use super::*;
+
+    #[test]
+    fn marks_follow_the_clock() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        assert_eq!(urgency(now - Duration::minutes(1), now), Urgency::Overdue);
+        assert_eq!(urgency(now + Duration::hours(47), now), Urgency::DueSoon);
+        assert_eq!(urgency(now + Duration::days(5), now), Urgency::OnTime);
+    }
+}

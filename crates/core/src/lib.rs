@@ -8,12 +8,14 @@ pub mod country;
 pub mod deadline;
 pub mod document;
 pub mod error;
+pub mod letters;
 pub mod lifecycle;
 mod names;
 pub mod number;
 pub mod policy;
 pub mod process;
 pub mod request;
+pub mod review;
 pub mod role;
 pub mod target;
 

@@ -92,6 +92,41 @@ pub trait Store: Send + Sync + 'static {
         request_id: Uuid,
     ) -> StoreResult<Vec<MessageRecord>>;
 
+    /// Assigns a request to a reviewer (or to no one). Taking a newly received request into
+    /// someone's hands starts its review.
+    async fn assign(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        assignee: Option<Uuid>,
+    ) -> StoreResult<RequestRecord>;
+    /// The review queue, most urgent first.
+    async fn review_queue(&self, filter: &QueueFilter) -> StoreResult<Vec<RequestRecord>>;
+    /// How many requests are in each state.
+    async fn status_counts(&self) -> StoreResult<Vec<(RequestStatus, u64)>>;
+    /// Stores a decision and moves the request to `decided`, in one transaction.
+    async fn record_decision(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        decision: &custodian_core::review::ReviewDecision,
+        needs_approval: bool,
+    ) -> StoreResult<DecisionRecord>;
+    /// The second person's approval of a decision (two-person rule).
+    async fn approve_decision(&self, actor: &Actor, id: Uuid) -> StoreResult<DecisionRecord>;
+    async fn get_decision(&self, scope: Scope, id: Uuid) -> StoreResult<Option<DecisionRecord>>;
+    /// Sends a letter to the agency and, if `then` is given, moves the request to that state in
+    /// the same transaction.
+    async fn send_letter(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        kind: &'static str,
+        body: &str,
+        then: Option<RequestStatus>,
+    ) -> StoreResult<LetterRecord>;
+    async fn list_letters(&self, scope: Scope, id: Uuid) -> StoreResult<Vec<LetterRecord>>;
+
     /// Records that `actor` read something (a document, customer data): reads are audited too.
     async fn record_access(&self, actor: &Actor, event: AuditEvent) -> StoreResult<()>;
 

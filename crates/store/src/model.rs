@@ -142,6 +142,9 @@ pub struct RequestRecord {
     pub updated_at: DateTime<Utc>,
     pub intake: RequestIntake,
     pub documents: Vec<DocumentRecord>,
+    /// The reviewer working it, if anyone has taken it.
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
 }
 
 /// A request ready to be stored: validated, timed, its documents already in the object store.
@@ -229,4 +232,45 @@ impl AuditEvent {
             details,
         }
     }
+}
+
+/// A reviewer's decision as stored, with its approval state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub request_id: Uuid,
+    pub decided_by: Uuid,
+    pub decided_at: DateTime<Utc>,
+    pub decision: custodian_core::review::ReviewDecision,
+    pub needs_approval: bool,
+    pub approved_by: Option<Uuid>,
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+impl DecisionRecord {
+    /// Whether the decision may be acted on: approved, or needing no approval.
+    pub fn is_effective(&self) -> bool {
+        !self.needs_approval || self.approved_by.is_some()
+    }
+}
+
+/// Something the provider wrote to the agency about a request: a rejection, the MLAT
+/// guidance, an objection, a clarification question, a record of narrowed scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LetterRecord {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub kind: String,
+    pub body: String,
+    pub author_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The review queue's filters. Results come most urgent first: emergencies, then by deadline.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub status: Option<RequestStatus>,
+    pub assignee: Option<Uuid>,
+    /// Only requests still awaiting the provider or the agency.
+    pub open_only: bool,
+    pub limit: u32,
 }

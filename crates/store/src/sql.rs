@@ -6,7 +6,7 @@
 /// Columns of `requests` in the order `request_row` reads them.
 pub(crate) const REQUEST_COLUMNS: &str =
     "id, number, agency_id, submitted_by, process, emergency, \
-     status, received_at, respond_by, updated_at, intake";
+     status, received_at, respond_by, updated_at, intake, assignee_id";
 
 pub(crate) const AGENCY_COLUMNS: &str = "id, name, country, kind, status, phone, created_at";
 
@@ -85,6 +85,7 @@ macro_rules! impl_store {
                 updated_at: row.try_get("updated_at")?,
                 intake,
                 documents: Vec::new(),
+                assignee_id: row.try_get("assignee_id")?,
             })
         }
 
@@ -153,6 +154,60 @@ macro_rules! impl_store {
                 .execute(&mut **tx)
                 .await?;
                 Ok(entry.idx)
+            }
+
+            /// The current state of a request the scope may see, read inside `tx`.
+            async fn status_in(tx: &mut Tx, scope: Scope, id: Uuid) -> StoreResult<RequestStatus> {
+                let current: String = sqlx::query_scalar(
+                    "SELECT status FROM requests WHERE id = $1 AND ($2 IS NULL OR agency_id = $2)",
+                )
+                .bind(id)
+                .bind(scope.agency())
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                parse_column("status", &current)
+            }
+
+            /// The one place a request changes state: checked against the lifecycle, guarded
+            /// against a concurrent change, and audited, all inside `tx`.
+            async fn move_in(
+                tx: &mut Tx,
+                actor: &Actor,
+                scope: Scope,
+                id: Uuid,
+                to: RequestStatus,
+                reason: Option<&str>,
+                at: DateTime<Utc>,
+            ) -> StoreResult<RequestStatus> {
+                let from = Self::status_in(tx, scope, id).await?;
+                from.transition(to)?;
+                let changed = sqlx::query(
+                    "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+                )
+                .bind(to.as_str())
+                .bind(at)
+                .bind(id)
+                .bind(from.as_str())
+                .execute(&mut **tx)
+                .await?;
+                if changed.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(
+                        "the request changed while this action was under way; try again".into(),
+                    ));
+                }
+                Self::append_audit(
+                    tx,
+                    actor,
+                    AuditEvent::new(
+                        "request.status_changed",
+                        format!("request:{id}"),
+                        serde_json::json!({"from": from.as_str(), "to": to.as_str(), "reason": reason}),
+                    ),
+                    at,
+                )
+                .await?;
+                Ok(from)
             }
 
             async fn domains_of(&self, agency_id: Uuid) -> StoreResult<Vec<String>> {
@@ -329,6 +384,7 @@ macro_rules! impl_store {
                     updated_at: at,
                     intake: intake.clone(),
                     documents,
+                    assignee_id: None,
                 })
             }
 
@@ -699,45 +755,283 @@ macro_rules! impl_store {
                 to: RequestStatus,
                 reason: Option<&str>,
             ) -> StoreResult<RequestRecord> {
+                let mut tx = self.writer().begin().await?;
+                Self::move_in(&mut tx, actor, scope, id, to, reason, now()).await?;
+                tx.commit().await?;
+                self.request_in(scope, id, true).await
+            }
+
+            async fn assign(
+                &self,
+                actor: &Actor,
+                id: Uuid,
+                assignee: Option<Uuid>,
+            ) -> StoreResult<RequestRecord> {
                 let at = now();
                 let mut tx = self.writer().begin().await?;
-                let current: String = sqlx::query_scalar(
-                    "SELECT status FROM requests WHERE id = $1 AND ($2 IS NULL OR agency_id = $2)",
-                )
-                .bind(id)
-                .bind(scope.agency())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-                let from: RequestStatus = parse_column("status", &current)?;
-                from.transition(to)?;
-                let changed = sqlx::query(
-                    "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-                )
-                .bind(to.as_str())
-                .bind(at)
-                .bind(id)
-                .bind(from.as_str())
-                .execute(&mut *tx)
-                .await?;
-                if changed.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(
-                        "the request changed while this action was under way; try again".into(),
-                    ));
-                }
+                let status = Self::status_in(&mut tx, Scope::Provider, id).await?;
+                sqlx::query("UPDATE requests SET assignee_id = $1, updated_at = $2 WHERE id = $3")
+                    .bind(assignee)
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 Self::append_audit(
                     &mut tx,
                     actor,
                     AuditEvent::new(
-                        "request.status_changed",
+                        "request.assigned",
                         format!("request:{id}"),
-                        serde_json::json!({"from": from.as_str(), "to": to.as_str(), "reason": reason}),
+                        serde_json::json!({"assignee": assignee.map(|a| a.to_string())}),
+                    ),
+                    at,
+                )
+                .await?;
+                if status == RequestStatus::Received && assignee.is_some() {
+                    Self::move_in(&mut tx, actor, Scope::Provider, id, RequestStatus::InReview, None, at)
+                        .await?;
+                }
+                tx.commit().await?;
+                self.request_in(Scope::Provider, id, true).await
+            }
+
+            async fn review_queue(&self, filter: &QueueFilter) -> StoreResult<Vec<RequestRecord>> {
+                let open: Vec<&str> = RequestStatus::ALL
+                    .iter()
+                    .filter(|s| s.is_open())
+                    .map(|s| s.as_str())
+                    .collect();
+                let open_list = open
+                    .iter()
+                    .map(|s| format!("'{s}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let open_clause = if filter.open_only {
+                    format!("AND status IN ({open_list})")
+                } else {
+                    String::new()
+                };
+                let sql = format!(
+                    "SELECT {REQUEST_COLUMNS} FROM requests WHERE ($1 IS NULL OR status = $1) \
+                     AND ($2 IS NULL OR assignee_id = $2) {open_clause} \
+                     ORDER BY emergency DESC, respond_by ASC, received_at ASC LIMIT $3"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(filter.status.map(|s| s.as_str()))
+                    .bind(filter.assignee)
+                    .bind(i64::from(filter.limit.max(1)))
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.iter().map(request_row).collect()
+            }
+
+            async fn status_counts(&self) -> StoreResult<Vec<(RequestStatus, u64)>> {
+                let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM requests GROUP BY status")
+                    .fetch_all(self.reader())
+                    .await?;
+                let mut out = Vec::new();
+                for row in &rows {
+                    let status: RequestStatus =
+                        parse_column("status", &row.try_get::<String, _>("status")?)?;
+                    out.push((status, to_u64(row.try_get("n")?)));
+                }
+                out.sort();
+                Ok(out)
+            }
+
+            async fn record_decision(
+                &self,
+                actor: &Actor,
+                id: Uuid,
+                decision: &custodian_core::review::ReviewDecision,
+                needs_approval: bool,
+            ) -> StoreResult<DecisionRecord> {
+                let decided_by = actor.user_id().ok_or(StoreError::NotFound)?;
+                let at = now();
+                let mut tx = self.writer().begin().await?;
+                Self::move_in(&mut tx, actor, Scope::Provider, id, RequestStatus::Decided, None, at)
+                    .await?;
+                let json = serde_json::to_string(decision)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO decisions (request_id, decided_by, decided_at, decision, needs_approval) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(decided_by)
+                .bind(at)
+                .bind(&json)
+                .bind(needs_approval)
+                .execute(&mut *tx)
+                .await?;
+                let rulings: serde_json::Map<String, serde_json::Value> = decision
+                    .categories
+                    .iter()
+                    .map(|(c, r)| (c.as_str().to_string(), serde_json::json!(r.decision.as_str())))
+                    .collect();
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new(
+                        "request.decided",
+                        format!("request:{id}"),
+                        serde_json::json!({
+                            "categories": rulings,
+                            "needs_approval": needs_approval,
+                            "illegal_conduct_indicated": decision.illegal_conduct_reason.is_some(),
+                            "decision_sha256": crate::sha256_hex(json.as_bytes()),
+                        }),
                     ),
                     at,
                 )
                 .await?;
                 tx.commit().await?;
-                self.request_in(scope, id, true).await
+                self.get_decision(Scope::Provider, id)
+                    .await?
+                    .ok_or(StoreError::NotFound)
+            }
+
+            async fn approve_decision(&self, actor: &Actor, id: Uuid) -> StoreResult<DecisionRecord> {
+                let approver = actor.user_id().ok_or(StoreError::NotFound)?;
+                let at = now();
+                let mut tx = self.writer().begin().await?;
+                let row = sqlx::query(
+                    "SELECT decided_by, needs_approval, approved_by FROM decisions WHERE request_id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let decided_by: Uuid = row.try_get("decided_by")?;
+                let needs: bool = row.try_get("needs_approval")?;
+                let approved: Option<Uuid> = row.try_get("approved_by")?;
+                custodian_core::review::check_approval(decided_by, approver, needs, approved.is_some())
+                    .map_err(|e| StoreError::Conflict(e.to_string()))?;
+                sqlx::query(
+                    "UPDATE decisions SET approved_by = $1, approved_at = $2 \
+                     WHERE request_id = $3 AND approved_by IS NULL",
+                )
+                .bind(approver)
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new(
+                        "request.decision_approved",
+                        format!("request:{id}"),
+                        serde_json::json!({"decided_by": decided_by.to_string()}),
+                    ),
+                    at,
+                )
+                .await?;
+                tx.commit().await?;
+                self.get_decision(Scope::Provider, id)
+                    .await?
+                    .ok_or(StoreError::NotFound)
+            }
+
+            async fn get_decision(&self, scope: Scope, id: Uuid) -> StoreResult<Option<DecisionRecord>> {
+                self.request_in(scope, id, false).await?;
+                let row = sqlx::query(
+                    "SELECT request_id, decided_by, decided_at, decision, needs_approval, \
+                     approved_by, approved_at FROM decisions WHERE request_id = $1",
+                )
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let decision: String = row.try_get("decision")?;
+                Ok(Some(DecisionRecord {
+                    request_id: row.try_get("request_id")?,
+                    decided_by: row.try_get("decided_by")?,
+                    decided_at: row.try_get("decided_at")?,
+                    decision: serde_json::from_str(&decision)
+                        .map_err(|e| StoreError::Corrupt(format!("decision: {e}")))?,
+                    needs_approval: row.try_get("needs_approval")?,
+                    approved_by: row.try_get("approved_by")?,
+                    approved_at: row.try_get("approved_at")?,
+                }))
+            }
+
+            async fn send_letter(
+                &self,
+                actor: &Actor,
+                id: Uuid,
+                kind: &'static str,
+                body: &str,
+                then: Option<RequestStatus>,
+            ) -> StoreResult<LetterRecord> {
+                let author_id = actor.user_id().ok_or(StoreError::NotFound)?;
+                let at = now();
+                let mut tx = self.writer().begin().await?;
+                if let Some(to) = then {
+                    Self::move_in(&mut tx, actor, Scope::Provider, id, to, Some(kind), at).await?;
+                } else {
+                    Self::status_in(&mut tx, Scope::Provider, id).await?;
+                }
+                let letter = LetterRecord {
+                    id: Uuid::new_v4(),
+                    request_id: id,
+                    kind: kind.to_string(),
+                    body: body.to_string(),
+                    author_id,
+                    created_at: at,
+                };
+                sqlx::query(
+                    "INSERT INTO letters (id, request_id, kind, body, author_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(letter.id)
+                .bind(id)
+                .bind(kind)
+                .bind(body)
+                .bind(author_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                Self::append_audit(
+                    &mut tx,
+                    actor,
+                    AuditEvent::new(
+                        "request.letter_sent",
+                        format!("request:{id}"),
+                        serde_json::json!({
+                            "letter": letter.id.to_string(),
+                            "kind": kind,
+                            "sha256": crate::sha256_hex(body.as_bytes()),
+                        }),
+                    ),
+                    at,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(letter)
+            }
+
+            async fn list_letters(&self, scope: Scope, id: Uuid) -> StoreResult<Vec<LetterRecord>> {
+                self.request_in(scope, id, false).await?;
+                let rows = sqlx::query(
+                    "SELECT id, request_id, kind, body, author_id, created_at FROM letters \
+                     WHERE request_id = $1 ORDER BY created_at, id",
+                )
+                .bind(id)
+                .fetch_all(self.reader())
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(LetterRecord {
+                            id: row.try_get("id")?,
+                            request_id: row.try_get("request_id")?,
+                            kind: row.try_get("kind")?,
+                            body: row.try_get("body")?,
+                            author_id: row.try_get("author_id")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn add_message(
@@ -751,16 +1045,7 @@ macro_rules! impl_store {
                 let author_id = actor.user_id().ok_or(StoreError::NotFound)?;
                 let at = now();
                 let mut tx = self.writer().begin().await?;
-                let visible: Option<Uuid> = sqlx::query_scalar(
-                    "SELECT id FROM requests WHERE id = $1 AND ($2 IS NULL OR agency_id = $2)",
-                )
-                .bind(request_id)
-                .bind(scope.agency())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if visible.is_none() {
-                    return Err(StoreError::NotFound);
-                }
+                let status = Self::status_in(&mut tx, scope, request_id).await?;
                 let message = MessageRecord {
                     id: Uuid::new_v4(),
                     request_id,
@@ -781,6 +1066,19 @@ macro_rules! impl_store {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
+                // The agency's answer to a clarification question puts the request back in review.
+                if from_agency && status == RequestStatus::ClarificationRequested {
+                    Self::move_in(
+                        &mut tx,
+                        actor,
+                        scope,
+                        request_id,
+                        RequestStatus::InReview,
+                        Some("the agency answered"),
+                        at,
+                    )
+                    .await?;
+                }
                 // The text may quote customer data; the log keeps only its digest.
                 Self::append_audit(
                     &mut tx,

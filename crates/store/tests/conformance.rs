@@ -546,3 +546,196 @@ async fn raw_execute(f: &Fixture, sql: &str) -> Result<(), sqlx::Error> {
         sqlx::query(sql).execute(&mut c).await.map(|_| ())
     }
 }
+
+async fn reviewer(store: &DynStore, email: &str, role: Role) -> User {
+    store
+        .create_user(
+            &admin(),
+            NewUser {
+                email: email.into(),
+                name: "Staff".into(),
+                role,
+                agency_id: None,
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_review_workflow_and_the_two_person_rule() {
+    use custodian_core::policy::Decision;
+    use custodian_core::review::{CategoryRuling, ReviewDecision};
+    use custodian_core::DataCategory;
+    for f in backends("review").await {
+        let s = &f.store;
+        let a = agency(s, "A", "a.gov").await;
+        let u = officer(s, &a, "o@a.gov").await;
+        let rev = reviewer(s, "rev@provider.example", Role::Reviewer).await;
+        let appr = reviewer(s, "appr@provider.example", Role::Approver).await;
+        let r = created(
+            s.submit_request(&Actor::User(u.id), new_request(&a, &u, None))
+                .await
+                .unwrap(),
+        );
+
+        // Taking a request starts its review.
+        let taken = s
+            .assign(&Actor::User(rev.id), r.id, Some(rev.id))
+            .await
+            .unwrap();
+        assert_eq!(taken.status, RequestStatus::InReview, "{}", f.name);
+        assert_eq!(taken.assignee_id, Some(rev.id));
+
+        // A clarification question; the agency's answer puts it back in review.
+        s.send_letter(
+            &Actor::User(rev.id),
+            r.id,
+            "clarification",
+            "Which account?",
+            Some(RequestStatus::ClarificationRequested),
+        )
+        .await
+        .unwrap();
+        s.add_message(
+            &Actor::User(u.id),
+            Scope::Agency(a.id),
+            r.id,
+            true,
+            "acct-1",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.get_request(Scope::Provider, r.id).await.unwrap().status,
+            RequestStatus::InReview
+        );
+        let letters = s.list_letters(Scope::Agency(a.id), r.id).await.unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].kind, "clarification");
+
+        let decision = ReviewDecision {
+            categories: [(
+                DataCategory::Subscriber,
+                CategoryRuling {
+                    decision: Decision::Disclose,
+                    reason: None,
+                },
+            )]
+            .into_iter()
+            .collect(),
+            illegal_conduct_reason: None,
+        };
+        let d = s
+            .record_decision(&Actor::User(rev.id), r.id, &decision, true)
+            .await
+            .unwrap();
+        assert!(!d.is_effective(), "{}: pending approval", f.name);
+        assert_eq!(
+            s.get_request(Scope::Provider, r.id).await.unwrap().status,
+            RequestStatus::Decided
+        );
+        // The reviewer cannot approve their own decision.
+        let own = s.approve_decision(&Actor::User(rev.id), r.id).await;
+        assert!(
+            matches!(own, Err(StoreError::Conflict(m)) if m.contains("two-person")),
+            "{}",
+            f.name
+        );
+        let ok = s
+            .approve_decision(&Actor::User(appr.id), r.id)
+            .await
+            .unwrap();
+        assert!(ok.is_effective());
+        assert_eq!(ok.approved_by, Some(appr.id));
+        assert!(matches!(
+            s.approve_decision(&Actor::User(appr.id), r.id).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // A second decision on a decided request is refused by the lifecycle.
+        let again = s
+            .record_decision(&Actor::User(rev.id), r.id, &decision, false)
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::IllegalTransition(_))),
+            "{}",
+            f.name
+        );
+        // Another agency sees neither the decision nor the letters.
+        let b = agency(s, "B", "b.gov").await;
+        assert!(matches!(
+            s.get_decision(Scope::Agency(b.id), r.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.list_letters(Scope::Agency(b.id), r.id).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn the_queue_puts_emergencies_first_then_deadlines() {
+    for f in backends("queue").await {
+        let s = &f.store;
+        let a = agency(s, "A", "a.gov").await;
+        let u = officer(s, &a, "o@a.gov").await;
+        let mut late = new_request(&a, &u, None);
+        late.respond_by = Utc::now() + Duration::days(30);
+        let late = created(s.submit_request(&Actor::User(u.id), late).await.unwrap());
+        let mut soon = new_request(&a, &u, None);
+        soon.respond_by = Utc::now() + Duration::days(2);
+        let soon = created(s.submit_request(&Actor::User(u.id), soon).await.unwrap());
+        let mut em = new_request(&a, &u, None);
+        em.intake = {
+            let r: RequestIntake = serde_json::from_value(serde_json::json!({
+                "process": "emergency",
+                "issuing_authority": "A",
+                "issuing_country": "US",
+                "emergency": {"danger_of_death_or_serious_injury": true, "supervisor_name": "S", "supervisor_phone": "+1 555 0100"},
+                "targets": [{"type": "phone", "value": "+1 555 010 9999"}],
+                "categories": ["subscriber"],
+            }))
+            .unwrap();
+            r.validate().unwrap()
+        };
+        em.respond_by = Utc::now() + Duration::days(40);
+        let em = created(s.submit_request(&Actor::User(u.id), em).await.unwrap());
+        let q = s
+            .review_queue(&QueueFilter {
+                open_only: true,
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let order: Vec<Uuid> = q.iter().map(|r| r.id).collect();
+        assert_eq!(order, vec![em.id, soon.id, late.id], "{}", f.name);
+        s.transition(
+            &admin(),
+            Scope::Provider,
+            late.id,
+            RequestStatus::Rejected,
+            None,
+        )
+        .await
+        .unwrap();
+        let q = s
+            .review_queue(&QueueFilter {
+                open_only: true,
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(q.len(), 2);
+        let counts = s.status_counts().await.unwrap();
+        assert_eq!(
+            counts,
+            vec![(RequestStatus::Received, 2), (RequestStatus::Rejected, 1)],
+            "{}",
+            f.name
+        );
+    }
+}

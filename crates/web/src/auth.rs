@@ -35,6 +35,19 @@ impl Caller {
         self.user.role.is_agency_side()
     }
 
+    /// Refuses callers whose role is not among `roles`.
+    pub fn require_role(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::forbidden(
+                "forbidden",
+                format!("{what} needs one of these roles: {}", names.join(", ")),
+            ))
+        }
+    }
+
     /// Only officers of a verified agency may serve legal process.
     pub fn require_serving_officer(&self) -> Result<uuid::Uuid, ApiError> {
         let agency = match (self.user.role, self.user.agency_id) {

@@ -657,3 +657,192 @@ async fn the_assessment_explains_the_recommendation() {
             .contains("content"));
     }
 }
+
+async fn staff_token(s: &Server, email: &str, role: Role) -> String {
+    let u = s
+        .store
+        .create_user(
+            &Actor::System("test".into()),
+            NewUser {
+                email: email.into(),
+                name: "Staff".into(),
+                role,
+                agency_id: None,
+                password_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+    token_for(&s.store, &u).await
+}
+
+#[tokio::test]
+async fn a_warrant_for_content_needs_a_second_person() {
+    for s in servers("review_flow").await {
+        let approver = staff_token(&s, "approver@provider.example", Role::Approver).await;
+        let mut warrant = subpoena();
+        warrant["process"] = json!("search_warrant");
+        warrant["categories"] = json!(["subscriber", "content"]);
+        let (_, created, _) = s.submit(&s.a, &warrant.to_string(), &[PDF], None).await;
+        let id = created["id"].as_str().unwrap();
+
+        // Agencies cannot reach the review console.
+        let (st, _) = s.get(&s.a, "/api/v1/review/queue").await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, _) = s
+            .post_json(
+                &s.a,
+                &format!("/api/v1/review/requests/{id}/decide"),
+                json!({"categories": {}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        let (st, q) = s.get(&s.reviewer, "/api/v1/review/queue").await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(q["items"][0]["id"], id);
+        assert_eq!(q["counts"]["received"], 1);
+
+        let (st, item) = s
+            .post_json(
+                &s.reviewer,
+                &format!("/api/v1/review/requests/{id}/assign"),
+                json!({"assignee": "me"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{item}");
+        assert_eq!(item["status"], "in_review");
+
+        // An incomplete decision names the missing category.
+        let (st, err) = s
+            .post_json(
+                &s.reviewer,
+                &format!("/api/v1/review/requests/{id}/decide"),
+                json!({"categories": {"subscriber": {"decision": "disclose"}}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("categories.content"),
+            "{err}"
+        );
+
+        let (st, d) = s
+            .post_json(
+                &s.reviewer,
+                &format!("/api/v1/review/requests/{id}/decide"),
+                json!({"categories": {"subscriber": {"decision": "disclose"}, "content": {"decision": "disclose"}},
+                       "illegal_conduct_reason": "The account was used to sell stolen cards."}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+        assert_eq!(d["needs_approval"], true);
+        assert_eq!(d["effective"], false);
+
+        // The reviewer may hold the approver role too, but never approves their own decision.
+        let (st, err) = s
+            .post_json(
+                &s.reviewer,
+                &format!("/api/v1/review/requests/{id}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{err}");
+        let (st, d) = s
+            .post_json(
+                &approver,
+                &format!("/api/v1/review/requests/{id}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+        assert_eq!(d["effective"], true);
+        let (st, _) = s
+            .post_json(
+                &approver,
+                &format!("/api/v1/review/requests/{id}/approve"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CONFLICT);
+
+        // The agency sees the outcome, but not the provider's reason about customer notice.
+        let (st, seen) = s
+            .get(&s.a, &format!("/api/v1/requests/{id}/decision"))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(
+            seen["decision"]["categories"]["content"]["decision"],
+            "disclose"
+        );
+        assert!(seen["decision"]["illegal_conduct_reason"].is_null());
+        let (st, _) = s
+            .get(&s.b, &format!("/api/v1/requests/{id}/decision"))
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn rejections_and_redirects_reach_the_agency_as_letters() {
+    for s in servers("letters").await {
+        let (_, created, _) = s.submit(&s.a, &subpoena().to_string(), &[PDF], None).await;
+        let id = created["id"].as_str().unwrap();
+        let (st, err) = s
+            .post_json(
+                &s.reviewer,
+                &format!("/api/v1/review/requests/{id}/reject"),
+                json!({"text": " "}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        let (st, letter) = s
+            .post_json(
+                &s.reviewer,
+                &format!("/api/v1/review/requests/{id}/reject"),
+                json!({"text": "The subpoena is unsigned."}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{letter}");
+        assert_eq!(letter["kind"], "rejection");
+        let (_, shown) = s.get(&s.a, &format!("/api/v1/requests/{id}")).await;
+        assert_eq!(shown["status"], "rejected");
+        let (_, letters) = s.get(&s.a, &format!("/api/v1/requests/{id}/letters")).await;
+        assert!(letters[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("The subpoena is unsigned."));
+        // Redirecting a rejected request is refused by the lifecycle.
+        let (st, err) = s
+            .post_json(
+                &s.reviewer,
+                &format!("/api/v1/review/requests/{id}/redirect"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CONFLICT, "{err}");
+
+        let mut foreign = subpoena();
+        foreign["process"] = json!("foreign_direct");
+        foreign["issuing_country"] = json!("DE");
+        let (_, created, _) = s.submit(&s.a, &foreign.to_string(), &[PDF], None).await;
+        let id = created["id"].as_str().unwrap();
+        let (st, letter) = s
+            .post_json(
+                &s.reviewer,
+                &format!("/api/v1/review/requests/{id}/redirect"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{letter}");
+        assert!(letter["body"]
+            .as_str()
+            .unwrap()
+            .contains("Office of International Affairs"));
+        let (_, shown) = s.get(&s.a, &format!("/api/v1/requests/{id}")).await;
+        assert_eq!(shown["status"], "redirected");
+    }
+}

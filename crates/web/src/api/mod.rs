@@ -2,6 +2,7 @@
 
 pub mod policy;
 pub mod requests;
+pub mod review;
 
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -30,12 +31,24 @@ use crate::AppState;
         policy::assessment,
         policy::check,
         policy::explain_process,
+        review::queue,
+        review::assign,
+        review::clarify,
+        review::object,
+        review::narrow,
+        review::reject,
+        review::redirect,
+        review::decide,
+        review::approve,
+        review::show_decision,
+        review::list_letters,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "requests", description = "Legal requests served by an agency"),
-        (name = "policy", description = "What the provider's policy engine says about a demand")
+        (name = "policy", description = "What the provider's policy engine says about a demand"),
+        (name = "review", description = "The provider's legal team works the queue")
     )
 )]
 pub struct ApiDoc;
@@ -73,6 +86,17 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/requests/{id}/withdraw", post(requests::withdraw))
         .route("/requests/{id}/assessment", get(policy::assessment))
+        .route("/requests/{id}/decision", get(review::show_decision))
+        .route("/requests/{id}/letters", get(review::list_letters))
+        .route("/review/queue", get(review::queue))
+        .route("/review/requests/{id}/assign", post(review::assign))
+        .route("/review/requests/{id}/clarify", post(review::clarify))
+        .route("/review/requests/{id}/object", post(review::object))
+        .route("/review/requests/{id}/narrow", post(review::narrow))
+        .route("/review/requests/{id}/reject", post(review::reject))
+        .route("/review/requests/{id}/redirect", post(review::redirect))
+        .route("/review/requests/{id}/decide", post(review::decide))
+        .route("/review/requests/{id}/approve", post(review::approve))
         .route("/policy/check", post(policy::check))
         .route("/policy/explain/{process}", get(policy::explain_process))
 }

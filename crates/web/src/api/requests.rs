@@ -627,15 +627,29 @@ pub async fn withdraw(
     if reason.is_some_and(|r| r.chars().count() > MAX_MESSAGE) {
         return Err(FieldError::new("reason", format!("at most {MAX_MESSAGE} characters")).into());
     }
-    let record = state
+    let mut record = state
         .store
         .transition(
             &caller.actor(),
             caller.scope,
             id,
             RequestStatus::Withdrawn,
-            reason,
+            None,
         )
         .await?;
+    // The reason is the agency's own words: it goes in the conversation, not the audit log.
+    if let Some(reason) = reason {
+        state
+            .store
+            .add_message(
+                &caller.actor(),
+                caller.scope,
+                id,
+                true,
+                &format!("Withdrawn: {reason}"),
+            )
+            .await?;
+        record = state.store.get_request(caller.scope, id).await?;
+    }
     Ok(Json(RequestView::new(record, true)))
 }
