@@ -16,6 +16,7 @@ pub mod process;
 pub mod request;
 pub mod role;
 pub mod target;
+pub mod verification;
 
 pub use agency::{AgencyKind, AgencyStatus};
 pub use category::DataCategory;
