@@ -10,7 +10,8 @@
 //!   lookalike or unverified domain, an agency not verified or suspended, a suspended officer)
 //!   block it outright;
 //! - [`callback`]: the call to the agency at the number in the provider's own directory, which
-//!   every emergency disclosure needs.
+//!   every emergency disclosure needs;
+//! - [`suspension`]: which open requests to flag when an officer or an agency is suspended.
 //!
 //! Pure functions: the caller passes `now` and everything read from the store.
 
@@ -22,6 +23,7 @@ mod punycode;
 pub mod risk;
 mod signature;
 mod suffix;
+pub mod suspension;
 
 pub use callback::{
     emergency_disclosure_allowed, risk_blockers, Blocker, CallbackOutcome, CallbackRecord,
@@ -33,6 +35,7 @@ pub use risk::{
     assess_risk, AgencyFacts, OfficerFacts, OtherAgencyRequest, Place, RiskAssessment, RiskCode,
     RiskLevel, RiskPolicy, RiskReason, RiskSignals, RiskWeights, Weight,
 };
+pub use suspension::{requests_to_flag, RequestParties, Suspended};
 
 #[cfg(test)]
 mod fixtures;
