@@ -39,3 +39,5 @@ pub use suspension::{requests_to_flag, RequestParties, Suspended};
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod scenarios;
