@@ -83,20 +83,23 @@ pub(crate) fn fold(s: &str) -> String {
 }
 
 /// Folded text with easily confused ASCII merged. Only for comparing; never shown.
+///
+/// Multi-letter look-alikes are expanded (`m` to `rn`) rather than contracted: contracting
+/// `vvv` is ambiguous (`wv` or `vw`), expanding `w` never is.
 pub(crate) fn skeleton(folded: &str) -> String {
-    let single: String = folded
-        .chars()
-        .map(|c| match c {
-            '0' => 'o',
-            '1' | 'i' => 'l',
-            '5' => 's',
-            other => other,
-        })
-        .collect();
-    single
-        .replace("rn", "m")
-        .replace("vv", "w")
-        .replace("cl", "d")
+    let mut out = String::with_capacity(folded.len() + 4);
+    for c in folded.chars() {
+        match c {
+            '0' => out.push('o'),
+            '1' | 'i' => out.push('l'),
+            '5' => out.push('s'),
+            'm' => out.push_str("rn"),
+            'w' => out.push_str("vv"),
+            'd' => out.push_str("cl"),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -431,8 +431,8 @@ fn compare(c: &Domain, windows: &[Window], v: &Domain) -> Option<Match> {
             {
                 continue;
             }
-            // The skeleton merges `rn` into `m`, which turns a dropped letter in `sprngfield`
-            // into three edits; the smaller of the two distances is the honest one.
+            // The skeleton writes one letter as two (`m` as `rn`), so a typo on such a letter
+            // costs two edits there; the smaller of the two distances is the honest one.
             let by_letters = edits_within(&w.folded, &p.folded, limit);
             let by_skeleton = edits_within(&w.skeleton, &p.skeleton, limit);
             let d = match (by_letters, by_skeleton) {
@@ -458,7 +458,7 @@ fn compare(c: &Domain, windows: &[Window], v: &Domain) -> Option<Match> {
             note(d, &reasons, true);
         }
         // The verified name glued inside a longer word: `securespringfieldpd`.
-        if p.skeleton.len() >= MIN_CONTAINED {
+        if p.folded.len() >= MIN_CONTAINED {
             for w in windows.iter().filter(|w| w.first_label == w.last_label) {
                 if w.skeleton.len() > p.skeleton.len() && contains(&w.skeleton, &p.skeleton) {
                     let mut reasons = vec![if w.last_label < registered {
