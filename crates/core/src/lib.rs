@@ -18,6 +18,7 @@ pub mod request;
 pub mod review;
 pub mod role;
 pub mod target;
+pub mod verification;
 
 pub use agency::{AgencyKind, AgencyStatus};
 pub use category::DataCategory;
