@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn file_names_lose_paths_and_quotes() {
-        assert_eq!(clean_file_name(Some("C:\\tmp\\war\"rant.pdf")), "warrant.pdf");
+        assert_eq!(
+            clean_file_name(Some("C:\\tmp\\war\"rant.pdf")),
+            "warrant.pdf"
+        );
         assert_eq!(clean_file_name(Some("../../etc/passwd")), "passwd");
         assert_eq!(clean_file_name(None), "document.pdf");
     }
