@@ -4,7 +4,9 @@ mod admin;
 mod audit_cmd;
 mod config;
 mod demo;
+mod import_cmd;
 mod pdf;
+mod report_cmd;
 mod serve;
 
 use std::process::ExitCode;
@@ -47,6 +49,10 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// Build the transparency report of a half-year (2025-H1) or a year (2025).
+    Report(report_cmd::ReportArgs),
+    /// Load historical requests from a CSV file into the transparency counters.
+    Import(import_cmd::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,5 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Audit { store, command } => audit_cmd::run(store.resolve()?, command).await,
+        Command::Report(args) => report_cmd::run(args).await,
+        Command::Import(args) => import_cmd::run(args).await,
     }
 }

@@ -20,6 +20,7 @@ pub mod import;
 pub mod pdf;
 pub mod render;
 pub mod report;
+pub mod verify;
 
 use std::collections::HashMap;
 
@@ -27,6 +28,7 @@ pub use commit::Acc;
 pub use facts::{counted_country, CellKey, Disclosed, Facts, NoneReason, Outcome, Period};
 pub use import::{ImportError, ImportReader, ImportRow, Rejected};
 pub use report::{band, CellValue, Report, Verification};
+pub use verify::{differences, Recount};
 
 /// The audit actions whose entries carry a request's reporting facts in their details.
 pub const FACT_ACTIONS: &[&str] = &["request.imported", "report.counted"];

@@ -300,6 +300,7 @@ macro_rules! impl_store {
                     .await?;
                     documents.push(doc);
                 }
+                Self::report_received(tx, actor, id, request, received_at, at).await?;
                 // Targets are customer data and stay out of the log; digests of the served
                 // documents tie the entry to exactly what was received.
                 let details = serde_json::json!({
@@ -736,6 +737,7 @@ macro_rules! impl_store {
                     at,
                 )
                 .await?;
+                Self::report_transition(&mut tx, actor, id, to, at).await?;
                 tx.commit().await?;
                 self.request_in(scope, id, true).await
             }
@@ -877,6 +879,10 @@ macro_rules! impl_store {
                 .execute(self.writer())
                 .await?;
                 Ok(())
+            }
+
+            fn reports(&self) -> &dyn ReportStore {
+                self
             }
 
             async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
