@@ -20,6 +20,8 @@ pub enum AuditCommand {
     Checkpoint,
     /// Print the public key that checkpoints are signed with.
     PublicKey,
+    /// Check a transparency report against the log (docs/transparency-verification.md).
+    VerifyReport(crate::report_cmd::VerifyReportArgs),
 }
 
 pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<ExitCode> {
@@ -30,6 +32,7 @@ pub async fn run(settings: Settings, command: AuditCommand) -> anyhow::Result<Ex
         .with_context(|| format!("audit key {}", settings.audit_key_file.display()))?;
     let origin = settings.audit_origin.as_str();
     match command {
+        AuditCommand::VerifyReport(args) => crate::report_cmd::verify_report(settings, args).await,
         AuditCommand::PublicKey => {
             println!("{}", public_key_text(origin, &key.verifying_key())?);
             Ok(ExitCode::SUCCESS)

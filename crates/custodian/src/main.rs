@@ -4,8 +4,10 @@ mod admin;
 mod audit_cmd;
 mod config;
 mod demo;
+mod import_cmd;
 mod pdf;
 mod policy_cmd;
+mod report_cmd;
 mod serve;
 
 use std::process::ExitCode;
@@ -56,6 +58,10 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// Build the transparency report of a half-year (2025-H1) or a year (2025).
+    Report(report_cmd::ReportArgs),
+    /// Load historical requests from a CSV file into the transparency counters.
+    Import(import_cmd::ImportArgs),
 }
 
 /// Prints a line of output; a reader that went away (`| head`) is not an error worth a panic.
@@ -104,5 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::Audit { store, command } => audit_cmd::run(store.resolve()?, command).await,
         Command::Policy { profile, command } => policy_cmd::run(profile.as_deref(), command),
+        Command::Report(args) => report_cmd::run(args).await,
+        Command::Import(args) => import_cmd::run(args).await,
     }
 }

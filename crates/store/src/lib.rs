@@ -9,6 +9,7 @@ mod error;
 mod migrate;
 mod model;
 mod postgres;
+mod report_sql;
 mod sql;
 mod sqlite;
 pub mod testing;
@@ -23,6 +24,7 @@ pub use blobs::{sha256_hex, Blobs};
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use postgres::PgStore;
+pub use report_sql::{import_object, ImportOutcome, ReportStore};
 pub use sqlite::SqliteStore;
 
 /// The operations Custodian needs from its database. Both backends pass one conformance suite
@@ -135,6 +137,9 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_size(&self) -> StoreResult<u64>;
     async fn save_checkpoint(&self, checkpoint: StoredCheckpoint) -> StoreResult<()>;
     async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>>;
+
+    /// The transparency report's facts and counters (`report_sql.rs`).
+    fn reports(&self) -> &dyn ReportStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -14,6 +14,11 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
     },
     Migration {
+        version: 2,
+        name: "transparency",
+        sql: include_str!("../migrations/sqlite/0002_transparency.sql"),
+    },
+    Migration {
         version: 3,
         name: "review",
         sql: include_str!("../migrations/sqlite/0003_review.sql"),
@@ -25,6 +30,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 1,
         name: "foundation",
         sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "transparency",
+        sql: include_str!("../migrations/postgres/0002_transparency.sql"),
     },
     Migration {
         version: 3,

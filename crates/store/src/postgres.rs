@@ -52,3 +52,4 @@ impl PgStore {
 }
 
 crate::sql::impl_store!(PgStore, Postgres);
+crate::report_sql::impl_report_store!(PgStore, Postgres);

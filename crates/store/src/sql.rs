@@ -207,6 +207,8 @@ macro_rules! impl_store {
                     at,
                 )
                 .await?;
+                // Ending states change what the transparency report counts for the request.
+                Self::report_transition(tx, actor, id, to, at).await?;
                 Ok(from)
             }
 
@@ -355,6 +357,7 @@ macro_rules! impl_store {
                     .await?;
                     documents.push(doc);
                 }
+                Self::report_received(tx, actor, id, request, received_at, at).await?;
                 // Targets are customer data and stay out of the log; digests of the served
                 // documents tie the entry to exactly what was received.
                 let details = serde_json::json!({
@@ -1175,6 +1178,10 @@ macro_rules! impl_store {
                 .execute(self.writer())
                 .await?;
                 Ok(())
+            }
+
+            fn reports(&self) -> &dyn ReportStore {
+                self
             }
 
             async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {

@@ -68,3 +68,4 @@ impl SqliteStore {
 }
 
 crate::sql::impl_store!(SqliteStore, Sqlite);
+crate::report_sql::impl_report_store!(SqliteStore, Sqlite);

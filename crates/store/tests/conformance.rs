@@ -490,8 +490,8 @@ async fn the_audit_log_is_contiguous_and_append_only() {
         let size = s.audit_size().await.unwrap();
         assert_eq!(
             size,
-            2 + 12,
-            "{}: agency, user and one entry per request",
+            2 + 12 * 2,
+            "{}: agency, user and per request its receipt and the entry counting it in the transparency report",
             f.name
         );
         let entries = s.audit_entries(0, 1000).await.unwrap();

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 mod json;
+pub mod transparency;
 
 use std::sync::Arc;
 
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
+        .merge(transparency::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -1,0 +1,159 @@
+//! `custodian import FILE.csv`: loads historical requests into the transparency counters.
+//! Idempotent on `reference`; every bad row is reported with its line number and reason and
+//! nothing of it is stored; the rest of the file goes on.
+
+use std::fs::File;
+use std::io::{BufReader, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use custodian_report::{ImportReader, Rejected};
+use custodian_store::{Actor, ImportOutcome};
+
+use crate::config::StoreArgs;
+
+#[derive(Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The CSV file: a header row naming the columns (any order), then one request a row.
+    pub file: PathBuf,
+    /// Rows stored per transaction.
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+}
+
+/// Counts the bytes read, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub imported: u64,
+    pub skipped: Vec<(u64, String)>,
+    pub rejected: Vec<Rejected>,
+}
+
+pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.store.resolve()?;
+    let store = settings.open_store().await?;
+    let file =
+        File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let read = Arc::new(AtomicU64::new(0));
+    let input = BufReader::with_capacity(
+        1 << 20,
+        Counting {
+            inner: file,
+            read: read.clone(),
+        },
+    );
+    let mut reader =
+        ImportReader::new(input).with_context(|| format!("in {}", args.file.display()))?;
+    let show_progress = std::io::stderr().is_terminal();
+    let mut last_draw = Instant::now() - Duration::from_secs(1);
+    let actor = Actor::System("import".into());
+    let mut summary = Summary::default();
+    let batch = args.batch.clamp(1, 50_000);
+    loop {
+        let (good, bad) = reader
+            .next_chunk(batch)
+            .with_context(|| format!("reading {}", args.file.display()))?;
+        if good.is_empty() && bad.is_empty() {
+            break;
+        }
+        summary.rejected.extend(bad);
+        if !good.is_empty() {
+            let outcomes = store
+                .reports()
+                .import_rows(&actor, &good)
+                .await
+                .with_context(|| {
+                    format!(
+                        "storing lines {}-{} (the rows before them are stored; run the import \
+                         again to go on: imported rows are skipped)",
+                        good.first().map(|r| r.line).unwrap_or(0),
+                        good.last().map(|r| r.line).unwrap_or(0)
+                    )
+                })?;
+            for (row, outcome) in good.iter().zip(outcomes) {
+                match outcome {
+                    ImportOutcome::Imported => summary.imported += 1,
+                    ImportOutcome::AlreadyImported => {
+                        summary.skipped.push((row.line, row.reference.clone()))
+                    }
+                }
+            }
+        }
+        if show_progress && last_draw.elapsed() > Duration::from_millis(200) {
+            draw(read.load(Ordering::Relaxed), total, reader.lines());
+            last_draw = Instant::now();
+        }
+    }
+    if show_progress {
+        draw(total, total, reader.lines());
+        eprintln!();
+    }
+    print_summary(&summary);
+    Ok(if summary.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn draw(done: u64, total: u64, lines: u64) {
+    let frac = if total == 0 {
+        1.0
+    } else {
+        (done as f64 / total as f64).min(1.0)
+    };
+    let width = 30;
+    let filled = (frac * width as f64) as usize;
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "\r[{}{}] {:>3.0}%  {} lines",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        frac * 100.0,
+        lines
+    );
+    let _ = err.flush();
+}
+
+const SHOW_SKIPPED: usize = 20;
+
+fn print_summary(s: &Summary) {
+    println!(
+        "imported {}, skipped {} (already imported), rejected {}",
+        s.imported,
+        s.skipped.len(),
+        s.rejected.len()
+    );
+    for (line, reference) in s.skipped.iter().take(SHOW_SKIPPED) {
+        println!("skipped line {line}: reference '{reference}' was imported before");
+    }
+    if s.skipped.len() > SHOW_SKIPPED {
+        println!("... and {} more skipped", s.skipped.len() - SHOW_SKIPPED);
+    }
+    for r in &s.rejected {
+        println!("rejected line {}: {}", r.line, r.reason);
+    }
+}

@@ -1,0 +1,291 @@
+//! The reporting facts of one request, the reporting periods, and the counter cells a request
+//! contributes to. Everything a report prints is a sum over these cells.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use custodian_core::{named_enum, Country, LegalProcess};
+use serde::{Deserialize, Serialize};
+
+named_enum! {
+    /// How much of what was asked for was given.
+    pub enum Outcome ("outcome") {
+        Full = "full",
+        Partial = "partial",
+        None = "none",
+    }
+}
+
+named_enum! {
+    /// The most sensitive kind of data disclosed.
+    pub enum Disclosed ("disclosed") {
+        Content = "content",
+        NonContent = "non_content",
+        None = "none",
+    }
+}
+
+named_enum! {
+    /// Why nothing was disclosed.
+    pub enum NoneReason ("none_reason") {
+        Rejected = "rejected",
+        NoData = "no_data",
+        Withdrawn = "withdrawn",
+        Redirected = "redirected",
+    }
+}
+
+/// A half-year (`2025-H1`) or a whole year (`2025`): what a report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Period {
+    pub year: i32,
+    /// 1 or 2 for a half-year, None for the whole year.
+    pub half: Option<u8>,
+}
+
+impl Period {
+    pub fn half_of(at: &DateTime<Utc>) -> Period {
+        Period {
+            year: at.year(),
+            half: Some(if at.month() <= 6 { 1 } else { 2 }),
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Period, String> {
+        let bad = || format!("'{s}' is not a period: expected YYYY-H1, YYYY-H2 or YYYY");
+        let s = s.trim();
+        let (year, half) = match s.split_once('-') {
+            Some((y, "H1")) | Some((y, "h1")) => (y, Some(1)),
+            Some((y, "H2")) | Some((y, "h2")) => (y, Some(2)),
+            Some(_) => return Err(bad()),
+            None => (s, None),
+        };
+        if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let year: i32 = year.parse().map_err(|_| bad())?;
+        Ok(Period { year, half })
+    }
+
+    /// The half-years this period is made of.
+    pub fn halves(&self) -> Vec<Period> {
+        match self.half {
+            Some(_) => vec![*self],
+            None => vec![
+                Period {
+                    year: self.year,
+                    half: Some(1),
+                },
+                Period {
+                    year: self.year,
+                    half: Some(2),
+                },
+            ],
+        }
+    }
+
+    /// First and last day, inclusive.
+    pub fn dates(&self) -> (NaiveDate, NaiveDate) {
+        let (m0, m1, d1) = match self.half {
+            Some(1) => (1, 6, 30),
+            Some(_) => (7, 12, 31),
+            None => (1, 12, 31),
+        };
+        let from = NaiveDate::from_ymd_opt(self.year, m0, 1).unwrap_or(NaiveDate::MIN);
+        let to = NaiveDate::from_ymd_opt(self.year, m1, d1).unwrap_or(NaiveDate::MAX);
+        (from, to)
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.half {
+            Some(h) => write!(f, "{}-H{h}", self.year),
+            None => write!(f, "{}", self.year),
+        }
+    }
+}
+
+impl std::str::FromStr for Period {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Period::parse(s)
+    }
+}
+
+impl Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Period::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What the transparency report needs to know about one request, and nothing more: no
+/// customer data, no names, no targets. The audit log carries these facts verbatim in the
+/// entry that counts the request (`request.imported` or `report.counted`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facts {
+    pub received_at: DateTime<Utc>,
+    /// The country the request is counted under (the requesting state of a treaty request).
+    pub country: Country,
+    pub process: LegalProcess,
+    pub emergency: bool,
+    pub accounts: u64,
+    /// None while the request is still open.
+    pub outcome: Option<Outcome>,
+    pub disclosed: Option<Disclosed>,
+    pub none_reason: Option<NoneReason>,
+    /// A non-disclosure order came with the request.
+    pub ndo: bool,
+    /// The customer was told.
+    pub notified: bool,
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+/// Dimensions of the counter table. Each is a report section; `key` picks the row.
+pub mod dim {
+    pub const PROCESS: &str = "process";
+    pub const COUNTRY: &str = "country";
+    pub const COUNTRY_PROCESS: &str = "country_process";
+    pub const NATIONAL_SECURITY: &str = "national_security";
+    pub const PRESERVATION: &str = "preservation";
+    pub const EMERGENCY: &str = "emergency";
+    pub const NOTICES: &str = "notices";
+    pub const DAYS: &str = "days_to_respond";
+    pub const TOTAL: &str = "total";
+}
+
+/// One counter: a period, a section, a row and a column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellKey {
+    pub period: String,
+    pub dim: String,
+    pub key: String,
+    pub metric: String,
+}
+
+impl Facts {
+    pub fn period(&self) -> Period {
+        Period::half_of(&self.received_at)
+    }
+
+    fn some_data(&self) -> bool {
+        matches!(
+            self.disclosed,
+            Some(Disclosed::Content) | Some(Disclosed::NonContent)
+        )
+    }
+
+    /// Whole days from receipt to answer, if answered.
+    pub fn days_to_respond(&self) -> Option<i64> {
+        self.responded_at
+            .map(|r| (r - self.received_at).num_days().max(0))
+    }
+
+    /// The cells this request adds to, each with the amount it adds. National security
+    /// process lands only in its own section, which is published in bands.
+    pub fn cells(&self) -> Vec<(CellKey, i64)> {
+        let period = self.period().to_string();
+        let mut out = Vec::with_capacity(16);
+        let mut add = |dim: &str, key: &str, metric: &str, n: i64| {
+            out.push((
+                CellKey {
+                    period: period.clone(),
+                    dim: dim.to_string(),
+                    key: key.to_string(),
+                    metric: metric.to_string(),
+                },
+                n,
+            ))
+        };
+        let accounts = i64::try_from(self.accounts).unwrap_or(i64::MAX);
+        if self.process.is_national_security() {
+            add(dim::NATIONAL_SECURITY, "", "requests", 1);
+            add(dim::NATIONAL_SECURITY, "", "accounts", accounts);
+            return out;
+        }
+        let process = self.process.as_str();
+        let country = self.country.code();
+        add(dim::TOTAL, "", "received", 1);
+        add(dim::TOTAL, "", "accounts", accounts);
+        add(dim::PROCESS, process, "received", 1);
+        match self.outcome {
+            Some(Outcome::Full) => add(dim::PROCESS, process, "full", 1),
+            Some(Outcome::Partial) => add(dim::PROCESS, process, "partial", 1),
+            Some(Outcome::None) => add(dim::PROCESS, process, "none", 1),
+            None => {}
+        }
+        add(dim::COUNTRY, country, "received", 1);
+        match (self.disclosed, self.none_reason) {
+            (Some(Disclosed::Content), _) => add(dim::COUNTRY, country, "content", 1),
+            (Some(Disclosed::NonContent), _) => add(dim::COUNTRY, country, "non_content", 1),
+            (Some(Disclosed::None), Some(NoneReason::Rejected)) => {
+                add(dim::COUNTRY, country, "rejected", 1)
+            }
+            (Some(Disclosed::None), _) => add(dim::COUNTRY, country, "no_data", 1),
+            (None, _) => {}
+        }
+        let cp = format!("{country}/{process}");
+        add(dim::COUNTRY_PROCESS, &cp, "received", 1);
+        add(dim::COUNTRY_PROCESS, &cp, "accounts", accounts);
+        if self.some_data() {
+            add(dim::COUNTRY_PROCESS, &cp, "disclosed", 1);
+        }
+        if self.process.is_preservation() {
+            add(dim::PRESERVATION, "", "requests", 1);
+            add(dim::PRESERVATION, "", "accounts", accounts);
+        }
+        if self.emergency || self.process == LegalProcess::Emergency {
+            add(dim::EMERGENCY, "", "received", 1);
+            if self.some_data() {
+                add(dim::EMERGENCY, "", "disclosed", 1);
+            }
+        }
+        if self.ndo {
+            add(dim::NOTICES, "", "ndo_received", 1);
+            if !self.notified {
+                add(dim::NOTICES, "", "delayed", 1);
+            }
+        }
+        if self.notified {
+            add(dim::NOTICES, "", "sent", 1);
+        }
+        if let Some(days) = self.days_to_respond() {
+            add(dim::DAYS, &days.to_string(), "requests", 1);
+        }
+        out
+    }
+}
+
+/// The country a request is counted under: the requesting state of a treaty request, else
+/// the issuing state (as `custodian_core::policy::counted_under` decides for a policy case).
+pub fn counted_country(intake: &custodian_core::RequestIntake) -> Country {
+    match (intake.received_via, intake.requesting_country) {
+        (custodian_core::ReceivedVia::MlatDoj, Some(requesting)) => requesting,
+        _ => intake.issuing_country,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_parse_and_print() {
+        assert_eq!(Period::parse("2025-H1").unwrap().to_string(), "2025-H1");
+        assert_eq!(Period::parse("2025").unwrap().halves().len(), 2);
+        assert!(Period::parse("2025-H3").is_err());
+        assert!(Period::parse("25").is_err());
+        let at: DateTime<Utc> = "2025-07-01T00:00:00Z".parse().unwrap();
+        assert_eq!(Period::half_of(&at).to_string(), "2025-H2");
+        assert_eq!(
+            Period::parse("2024-H1").unwrap().dates().1.to_string(),
+            "2024-06-30"
+        );
+    }
+}

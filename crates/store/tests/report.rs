@@ -1,0 +1,216 @@
+//! The transparency counters on both backends: import is idempotent, counters always equal a
+//! recount from the facts and from the audit log, national security process only in bands.
+
+use std::sync::Arc;
+
+use custodian_report::{Facts, ImportReader, ImportRow, Period, Recount};
+use custodian_store::testing::fresh_postgres_url;
+use custodian_store::*;
+use rand::{Rng, SeedableRng};
+
+async fn backends(test: &str) -> Vec<(DynStore, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    sqlite.migrate().await.unwrap();
+    let mut out: Vec<(DynStore, Option<tempfile::TempDir>)> = vec![(Arc::new(sqlite), Some(dir))];
+    if let Some(url) = fresh_postgres_url(test).await {
+        let pg = PgStore::connect(&url).await.unwrap();
+        pg.migrate().await.unwrap();
+        out.push((Arc::new(pg), None));
+    }
+    out
+}
+
+const HEAD: &str = "reference,received_at,country,process,emergency,accounts,outcome,disclosed,none_reason,ndo,notified,responded_at\n";
+
+fn rows(text: &str) -> Vec<ImportRow> {
+    let mut r = ImportReader::new(std::io::Cursor::new(format!("{HEAD}{text}"))).unwrap();
+    let (good, bad) = r.next_chunk(10_000).unwrap();
+    assert!(bad.is_empty(), "{bad:?}");
+    good
+}
+
+async fn recount_equals_counters(store: &DynStore, period: Period) {
+    let stored = store.reports().report(period).await.unwrap();
+    // From the facts table.
+    let facts = store.reports().all_facts().await.unwrap();
+    let cells = custodian_report::tally(facts.iter().map(|(_, f, l)| (f, l)));
+    let from_facts = custodian_report::Report::from_cells(period, &cells);
+    assert_eq!(
+        stored,
+        from_facts,
+        "counters vs facts ({})",
+        store.backend()
+    );
+    // From the audit log.
+    let mut recount = Recount::default();
+    for e in store.audit_entries(0, u32::MAX).await.unwrap() {
+        recount.push(&e.entry).unwrap();
+    }
+    assert_eq!(
+        stored,
+        recount.report(period),
+        "counters vs log ({})",
+        store.backend()
+    );
+}
+
+fn actor() -> Actor {
+    Actor::System("test".into())
+}
+
+#[tokio::test]
+async fn import_is_idempotent_and_reports_the_published_fields() {
+    for (store, _dir) in backends("import_is_idempotent").await {
+        let batch = rows(
+            "A1,2025-01-02,US,subpoena,false,1,full,non_content,,false,false,2025-01-09\n\
+             A2,2025-02-02,DE,epoc,false,2,partial,content,,true,false,2025-02-05\n\
+             A3,2025-03-02,US,national_security_letter,false,300,full,non_content,,true,false,\n\
+             A4,2025-03-02,US,fisa_order,false,5,full,content,,true,false,\n\
+             A5,2025-03-04,US,preservation,false,4,none,none,no_data,false,false,2025-03-04\n\
+             A6,2025-05-04,FR,emergency,true,1,full,non_content,,false,true,2025-05-04\n\
+             A7,2025-08-04,US,search_warrant,false,1,none,none,rejected,false,false,2025-08-20\n",
+        );
+        let first = store.reports().import_rows(&actor(), &batch).await.unwrap();
+        assert!(first.iter().all(|o| *o == ImportOutcome::Imported));
+        let size = store.audit_size().await.unwrap();
+        let report = store
+            .reports()
+            .report("2025-H1".parse().unwrap())
+            .await
+            .unwrap();
+        let again = store.reports().import_rows(&actor(), &batch).await.unwrap();
+        assert!(again.iter().all(|o| *o == ImportOutcome::AlreadyImported));
+        assert_eq!(
+            store.audit_size().await.unwrap(),
+            size,
+            "nothing logged twice"
+        );
+        assert_eq!(
+            store
+                .reports()
+                .report("2025-H1".parse().unwrap())
+                .await
+                .unwrap(),
+            report
+        );
+
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["period"], "2025-H1");
+        for field in [
+            "by_process",
+            "by_country",
+            "national_security",
+            "preservation",
+            "emergency",
+            "notices",
+            "median_days_to_respond",
+        ] {
+            assert!(json.get(field).is_some(), "{field}");
+        }
+        assert_eq!(json["national_security"]["requests_band"], "0-249");
+        assert_eq!(json["national_security"]["accounts_band"], "250-499");
+        let text = json.to_string();
+        assert!(!text.contains("national_security_letter"), "{text}");
+        assert!(!text.contains("fisa_order"), "{text}");
+        let us = report
+            .by_country
+            .iter()
+            .find(|c| c.country == "US")
+            .unwrap();
+        assert_eq!(us.received, 2, "NSL and FISA are not in the country totals");
+        assert_eq!(
+            (report.preservation.requests, report.preservation.accounts),
+            (1, 4)
+        );
+        assert_eq!(
+            (report.emergency.received, report.emergency.disclosed),
+            (1, 1)
+        );
+        assert_eq!(
+            (
+                report.notices.ndo_received,
+                report.notices.sent,
+                report.notices.delayed
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(report.median_days_to_respond, Some(1.5), "days 0, 0, 3, 7");
+        let year = store
+            .reports()
+            .report("2025".parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            year.totals.received, 5,
+            "seven rows, two of them national security"
+        );
+        recount_equals_counters(&store, "2025".parse().unwrap()).await;
+    }
+}
+
+#[tokio::test]
+async fn counters_equal_a_recount_after_random_changes() {
+    use custodian_report::{Disclosed, NoneReason, Outcome};
+    for (store, _dir) in backends("counters_equal_a_recount").await {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let processes = custodian_core::LegalProcess::ALL;
+        let countries = ["US", "DE", "FR", "GB", "IN"];
+        let random_facts = |rng: &mut rand::rngs::StdRng| -> Facts {
+            let received_at = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+                + chrono::Duration::days(rng.gen_range(0..730));
+            let (outcome, disclosed, none_reason) = match rng.gen_range(0..6) {
+                0 => (None, None, None),
+                1 => (Some(Outcome::Full), Some(Disclosed::Content), None),
+                2 => (Some(Outcome::Partial), Some(Disclosed::NonContent), None),
+                3 => (
+                    Some(Outcome::None),
+                    Some(Disclosed::None),
+                    Some(NoneReason::Rejected),
+                ),
+                4 => (
+                    Some(Outcome::None),
+                    Some(Disclosed::None),
+                    Some(NoneReason::NoData),
+                ),
+                _ => (
+                    Some(Outcome::None),
+                    Some(Disclosed::None),
+                    Some(NoneReason::Withdrawn),
+                ),
+            };
+            Facts {
+                received_at,
+                country: countries[rng.gen_range(0..countries.len())]
+                    .parse()
+                    .unwrap(),
+                process: processes[rng.gen_range(0..processes.len())],
+                emergency: rng.gen_bool(0.1),
+                accounts: rng.gen_range(0..5),
+                outcome,
+                disclosed,
+                none_reason,
+                ndo: rng.gen_bool(0.3),
+                notified: rng.gen_bool(0.3),
+                responded_at: outcome
+                    .map(|_| received_at + chrono::Duration::days(rng.gen_range(0..40))),
+            }
+        };
+        for step in 0..120 {
+            let object = format!("import:R{}", rng.gen_range(0..40));
+            let facts = random_facts(&mut rng);
+            store
+                .reports()
+                .set_facts(&actor(), &object, &facts)
+                .await
+                .unwrap();
+            if step % 30 == 29 {
+                for p in ["2024-H1", "2024-H2", "2025-H1", "2025-H2", "2024", "2025"] {
+                    recount_equals_counters(&store, p.parse().unwrap()).await;
+                }
+            }
+        }
+    }
+}
