@@ -315,6 +315,7 @@ pub async fn fill(
     let mut logins = Vec::new();
 
     let mut reviewer_ids = Vec::new();
+    let mut approver_id = None;
     for (role, email, name) in STAFF {
         let u = store
             .create_user(
@@ -324,6 +325,9 @@ pub async fn fill(
             .await?;
         if *role == "reviewer" {
             reviewer_ids.push(u.id);
+        }
+        if *role == "approver" {
+            approver_id = Some(u.id);
         }
         let token = issue_token(store, &system, email, "demo").await?;
         logins.push(DemoLogin {
@@ -383,14 +387,27 @@ pub async fn fill(
             let reviewer = Actor::User(reviewer_ids[rng.gen_range(0..reviewer_ids.len())]);
             let target = final_state(&mut rng, process, age_days);
             for step in path_to(target) {
-                let actor = if *step == RequestStatus::Withdrawn {
-                    Actor::User(officer)
-                } else {
-                    reviewer.clone()
-                };
-                store
-                    .transition(&actor, Scope::Provider, record.id, *step, None)
-                    .await?;
+                match step {
+                    RequestStatus::Decided => {
+                        decide(store, &reviewer, approver_id, &record).await?;
+                    }
+                    RequestStatus::Withdrawn => {
+                        store
+                            .transition(
+                                &Actor::User(officer),
+                                Scope::Provider,
+                                record.id,
+                                *step,
+                                None,
+                            )
+                            .await?;
+                    }
+                    _ => {
+                        store
+                            .transition(&reviewer, Scope::Provider, record.id, *step, None)
+                            .await?;
+                    }
+                }
             }
             if target == RequestStatus::ClarificationRequested {
                 store
@@ -408,6 +425,64 @@ pub async fn fill(
         }
     }
     Ok(Some(DemoSummary { logins, requests }))
+}
+
+/// A reviewer's decision as the demo's legal team would make it: everything the law lets the
+/// process reach, approved by the approver where the two-person rule asks for it.
+async fn decide(
+    store: &DynStore,
+    reviewer: &Actor,
+    approver: Option<uuid::Uuid>,
+    record: &RequestRecord,
+) -> anyhow::Result<()> {
+    use custodian_core::policy::{evaluate, Decision, PolicyCase, PolicyProfile};
+    use custodian_core::review::{CategoryRuling, ReviewDecision};
+    // The demo's reviewers follow the policy engine's recommendation.
+    let profile = PolicyProfile::builtin(PolicyProfile::DEFAULT)?;
+    let request = custodian_core::NewLegalRequest {
+        intake: record.intake.clone(),
+    };
+    let case = PolicyCase::from_request(&request, record.received_at);
+    let assessment = evaluate(&profile, &case, record.received_at);
+    let categories = record
+        .intake
+        .categories
+        .iter()
+        .map(|c| {
+            let recommended = assessment.categories.get(c);
+            let ruling = match recommended {
+                Some(d) if d.decision == Decision::Disclose => CategoryRuling {
+                    decision: Decision::Disclose,
+                    reason: None,
+                },
+                Some(d) => CategoryRuling {
+                    decision: Decision::Withhold,
+                    reason: Some(d.reason.clone()),
+                },
+                None => CategoryRuling {
+                    decision: Decision::Withhold,
+                    reason: Some("Not reached by this process.".into()),
+                },
+            };
+            (*c, ruling)
+        })
+        .collect();
+    let decision = ReviewDecision {
+        categories,
+        illegal_conduct_reason: None,
+    }
+    .validate(record.process, &record.intake.categories)
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let needs_approval = decision.needs_approval(record.emergency);
+    store
+        .record_decision(reviewer, record.id, &decision, needs_approval)
+        .await?;
+    if let (true, Some(approver)) = (needs_approval, approver) {
+        store
+            .approve_decision(&Actor::User(approver), record.id)
+            .await?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
