@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::admin::{issue_token, new_agency, new_user};
-use crate::pdf::text_pdf;
+use custodian_report::pdf::text_pdf;
 
 /// The password of every demonstration account (for the web sign-in).
 pub const DEMO_PASSWORD: &str = "custodian-demo-password";

@@ -5,7 +5,6 @@ mod audit_cmd;
 mod config;
 mod demo;
 mod import_cmd;
-mod pdf;
 mod policy_cmd;
 mod report_cmd;
 mod serve;
