@@ -284,7 +284,7 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
             continue;
         }
         t.ratio_to_bare = bare_rate.map(|b| r.per_second / b);
-        let alive = t.server.as_ref().map_or(true, |s| s.died.is_none());
+        let alive = !matches!(&t.server, Some(s) if s.died.is_some());
         let pass = t.ratio_to_bare.is_some_and(|x| x >= MIN_RATIO)
             && r.latency.p99_ms < MAX_P99_MS
             && r.submissions > 0

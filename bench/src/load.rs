@@ -262,7 +262,7 @@ fn summarise(clients: usize, elapsed: Duration, samples: Vec<Sample>) -> Report 
         }
     }
     let mut by_latency: Vec<&Sample> = samples.iter().collect();
-    by_latency.sort_by(|a, b| b.latency_us.cmp(&a.latency_us));
+    by_latency.sort_by_key(|s| std::cmp::Reverse(s.latency_us));
     let slowest = by_latency
         .iter()
         .take(10)
