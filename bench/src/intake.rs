@@ -11,6 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::bare::Bare;
+use crate::cpu;
 use crate::load::{self, Endpoint, Report, Settings};
 use crate::pdf::Template;
 use crate::server::{self, PgSchema, Server, Store};
@@ -57,7 +58,8 @@ pub struct IntakeArgs {
     /// Where to write the JSON results [default: bench/results/intake-<UTC timestamp>.json].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Keep the temporary data directories (and server logs) instead of deleting them.
+    /// Keep the temporary data directories, the server logs and the PostgreSQL schema instead
+    /// of deleting them.
     #[arg(long)]
     keep_data: bool,
 }
@@ -79,6 +81,8 @@ struct TargetResult {
     note: Option<String>,
     warmup: Option<Report>,
     result: Option<Report>,
+    /// CPU use during the measured phase.
+    cpu: Option<cpu::Usage>,
     /// Submissions/s relative to the bare handler's.
     ratio_to_bare: Option<f64>,
     /// `baseline`, `PASS` or `MISS`.
@@ -95,6 +99,7 @@ impl TargetResult {
             note: Some(note),
             warmup: None,
             result: None,
+            cpu: None,
             ratio_to_bare: None,
             verdict: None,
             server: None,
@@ -200,6 +205,7 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
             submit_url: format!("{}/api/v1/requests", bare.url),
             token: None,
         },
+        None,
     )
     .await;
     bare.stop().await;
@@ -271,7 +277,9 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
                     )
                     .await,
                 );
-                drop(schema);
+                if args.keep_data {
+                    println!("schema {} kept", schema.keep());
+                }
             }
         }
     }
@@ -354,6 +362,7 @@ async fn measure(
     backend: &str,
     settings: &Settings,
     endpoint: &Endpoint,
+    server_pid: Option<u32>,
 ) -> TargetResult {
     let client = match load::http_client(settings) {
         Ok(c) => c,
@@ -361,12 +370,16 @@ async fn measure(
             return TargetResult::not_run(name, backend, "failed", format!("HTTP client: {e}"))
         }
     };
-    let (warmup, result) = load::run(&client, endpoint, settings).await;
+    let warmup = load::run(&client, endpoint, settings, settings.warmup).await;
+    let before = cpu::Snapshot::take(server_pid);
+    let result = load::run(&client, endpoint, settings, settings.duration).await;
+    let cpu = cpu::Snapshot::take(server_pid).usage_since(&before);
     println!(
         "warm-up: {} submissions in {:.1} s ({:.1}/s), {} errors",
         warmup.submissions, warmup.elapsed_s, warmup.per_second, warmup.errors
     );
     print_report(&result);
+    print_cpu(&cpu);
     TargetResult {
         name: name.into(),
         backend: backend.into(),
@@ -374,6 +387,7 @@ async fn measure(
         note: None,
         warmup: Some(warmup),
         result: Some(result),
+        cpu: Some(cpu),
         ratio_to_bare: None,
         verdict: None,
         server: None,
@@ -414,7 +428,7 @@ async fn custodian_target_inner(
         submit_url: format!("{}/api/v1/requests", server.url),
         token: Some(token),
     };
-    let mut result = measure(name, backend, settings, &endpoint).await;
+    let mut result = measure(name, backend, settings, &endpoint, server.pid()).await;
     let ended = server.stop().await;
     if let Some(status) = &ended.died {
         println!("the server had exited by itself: {status}");
@@ -476,6 +490,22 @@ fn print_report(r: &Report) {
     if !slow.is_empty() {
         println!("  slowest: {}", slow.join(", "));
     }
+}
+
+fn print_cpu(u: &cpu::Usage) {
+    let pct = |x: Option<f64>| x.map_or_else(|| "?".to_string(), |v| format!("{v:.0}%"));
+    let cores = |x: Option<f64>| x.map_or_else(|| "?".to_string(), |v| format!("{v:.2}"));
+    let mut line = format!(
+        "  cpu: machine {} busy, {} iowait, {} steal; load generator process {} cores",
+        pct(u.machine_busy_pct),
+        pct(u.machine_iowait_pct),
+        pct(u.machine_steal_pct),
+        cores(u.bench_process_cores)
+    );
+    if u.server_process_cores.is_some() {
+        let _ = write!(line, ", custodian {} cores", cores(u.server_process_cores));
+    }
+    println!("{line}");
 }
 
 fn table(targets: &[TargetResult]) -> String {

@@ -213,16 +213,15 @@ async fn phase(
     (start.elapsed(), samples)
 }
 
-/// A warm-up (results dropped), then the measured phase.
+/// One phase of `length`: every client submits in a loop until it is over.
 pub async fn run(
     client: &reqwest::Client,
     endpoint: &Endpoint,
     settings: &Settings,
-) -> (Report, Report) {
-    let (warm_elapsed, warm) = phase(client, endpoint, settings, settings.warmup).await;
-    let warmup = summarise(settings.clients, warm_elapsed, warm);
-    let (elapsed, samples) = phase(client, endpoint, settings, settings.duration).await;
-    (warmup, summarise(settings.clients, elapsed, samples))
+    length: Duration,
+) -> Report {
+    let (elapsed, samples) = phase(client, endpoint, settings, length).await;
+    summarise(settings.clients, elapsed, samples)
 }
 
 fn summarise(clients: usize, elapsed: Duration, samples: Vec<Sample>) -> Report {

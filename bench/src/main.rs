@@ -3,6 +3,7 @@
 //! Every benchmark sends traffic to loopback addresses only, and is bounded in time.
 
 mod bare;
+mod cpu;
 mod intake;
 mod load;
 mod pdf;

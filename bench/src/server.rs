@@ -167,6 +167,10 @@ impl Server {
         Ok(server)
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     async fn wait_healthy(&self) -> anyhow::Result<()> {
         let client = reqwest::Client::builder()
             .no_proxy()
@@ -262,6 +266,13 @@ impl PgSchema {
         let u = admin_url.clone();
         tokio::task::spawn_blocking(move || psql(&u, &sql)).await??;
         Ok(PgSchema { admin_url, schema })
+    }
+
+    /// Leaves the schema in place (for inspection) and returns its name.
+    pub fn keep(self) -> String {
+        let name = self.schema.clone();
+        std::mem::forget(self);
+        name
     }
 
     pub fn name(&self) -> &str {
