@@ -29,6 +29,19 @@ pub struct Usage {
     /// Cores used on average by the `custodian serve` process (PostgreSQL's own processes are
     /// not counted here, only in the machine's share).
     pub server_process_cores: Option<f64>,
+    /// Busy cores not accounted for by the two above: PostgreSQL, the kernel's own threads
+    /// (writeback, journal) and any other process on the machine.
+    pub other_cores: Option<f64>,
+}
+
+/// The 1-minute load average, when the system tells it.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn system_counters() -> Option<[u64; 8]> {
@@ -90,12 +103,18 @@ impl Snapshot {
             }
             _ => (None, None, None),
         };
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let bench = cores(start.this_process, self.this_process);
+        let server = cores(start.server, self.server);
+        let other = busy
+            .map(|b| (b / 100.0 * cpus - bench.unwrap_or(0.0) - server.unwrap_or(0.0)).max(0.0));
         Usage {
             machine_busy_pct: busy,
             machine_iowait_pct: iowait,
             machine_steal_pct: steal,
-            bench_process_cores: cores(start.this_process, self.this_process),
-            server_process_cores: cores(start.server, self.server),
+            bench_process_cores: bench,
+            server_process_cores: server,
+            other_cores: other,
         }
     }
 }
@@ -109,6 +128,7 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert!(process_ticks("self").is_some());
             assert!(system_counters().is_some());
+            assert!(load_average().is_some());
         }
     }
 }

@@ -110,6 +110,8 @@ impl TargetResult {
 #[derive(Debug, Serialize)]
 struct Machine {
     cores: usize,
+    /// The 1-minute load average before the run: above zero, something else was running.
+    load_average_before: Option<f64>,
     cpu: Option<String>,
     os: Option<String>,
     note: &'static str,
@@ -191,6 +193,14 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
         cores,
         work_path.display()
     );
+
+    let load_average_before = cpu::load_average();
+    if let Some(load) = load_average_before.filter(|l| *l > 0.5) {
+        println!(
+            "warning: the 1-minute load average is {load:.2} before the run: something else is \
+             using the CPU, and the figures will be lower and noisier than on a quiet machine"
+        );
+    }
 
     let mut targets = Vec::new();
 
@@ -318,6 +328,7 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
         finished_at: finished.to_rfc3339(),
         machine: Machine {
             cores,
+            load_average_before,
             cpu: cpu_model(),
             os: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .ok()
@@ -505,6 +516,7 @@ fn print_cpu(u: &cpu::Usage) {
     if u.server_process_cores.is_some() {
         let _ = write!(line, ", custodian {} cores", cores(u.server_process_cores));
     }
+    let _ = write!(line, ", everything else {} cores", cores(u.other_cores));
     println!("{line}");
 }
 
