@@ -1,1 +1,52 @@
-fn main() {}
+//! `custodian-bench`: benchmarks for Custodian, run by hand (see bench/README.md).
+//!
+//! Every benchmark sends traffic to loopback addresses only, and is bounded in time.
+
+mod bare;
+mod cpu;
+mod intake;
+mod load;
+mod pdf;
+mod server;
+mod stats;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "custodian-bench", about = "Benchmarks for Custodian")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Submissions of legal process (POST /api/v1/requests with a PDF) against a bare
+    /// write-and-fsync handler, Custodian on SQLite and Custodian on PostgreSQL.
+    Intake(intake::IntakeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Intake(args) => intake::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
