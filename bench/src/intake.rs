@@ -110,8 +110,11 @@ impl TargetResult {
 #[derive(Debug, Serialize)]
 struct Machine {
     cores: usize,
-    /// The 1-minute load average before the run: above zero, something else was running.
+    /// The 1-minute load average before the run (it lags: a run just before counts too).
     load_average_before: Option<f64>,
+    /// How busy the machine was in the second before the run, in %: well above zero, something
+    /// else was running.
+    busy_pct_before: Option<f64>,
     cpu: Option<String>,
     os: Option<String>,
     note: &'static str,
@@ -195,10 +198,16 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
     );
 
     let load_average_before = cpu::load_average();
-    if let Some(load) = load_average_before.filter(|l| *l > 0.5) {
+    let idle_probe = cpu::Snapshot::take(None);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let busy_before = cpu::Snapshot::take(None)
+        .usage_since(&idle_probe)
+        .machine_busy_pct;
+    if let Some(busy) = busy_before.filter(|b| *b > 10.0) {
         println!(
-            "warning: the 1-minute load average is {load:.2} before the run: something else is \
-             using the CPU, and the figures will be lower and noisier than on a quiet machine"
+            "warning: the machine was {busy:.0}% busy in the second before the run: something \
+             else is using the CPU, and the figures will be lower and noisier than on a quiet \
+             machine"
         );
     }
 
@@ -225,7 +234,6 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
         .map(|r| r.per_second)
         .filter(|r| *r > 0.0);
     targets.push(bare_result);
-    let _ = std::fs::remove_dir_all(work_path.join("bare"));
     settle().await;
 
     // 2. Custodian on SQLite.
@@ -329,6 +337,7 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
         machine: Machine {
             cores,
             load_average_before,
+            busy_pct_before: busy_before,
             cpu: cpu_model(),
             os: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .ok()
@@ -363,6 +372,8 @@ async fn run_all(args: IntakeArgs) -> anyhow::Result<()> {
 }
 
 /// Flush what the previous target left in the page cache, so it does not slow the next one.
+/// (Nothing is deleted between targets: on a file system mounted with `discard`, deleting
+/// gigabytes of uploads issues discards that slow the next target's first seconds.)
 async fn settle() {
     let _ = tokio::process::Command::new("sync").status().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
