@@ -5,7 +5,10 @@
 //! Every state-changing method appends its audit entry in the same transaction as the change.
 
 mod blobs;
+pub mod clock;
 mod error;
+pub mod jobs;
+mod jobs_sql;
 mod migrate;
 mod model;
 mod postgres;
@@ -21,7 +24,12 @@ use custodian_core::{AgencyStatus, RequestStatus};
 use uuid::Uuid;
 
 pub use blobs::{sha256_hex, Blobs};
+pub use clock::{Clock, DynClock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreResult};
+pub use jobs::{
+    Job, JobFilter, JobQueue, JobStatus, MailFilter, MailRecord, MailStatus, NewJob, NewMail,
+    Outbox, MAIL_SEND_JOB,
+};
 pub use model::*;
 pub use postgres::PgStore;
 pub use report_sql::{import_object, ImportOutcome, ReportStore};
@@ -140,6 +148,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The transparency report's facts and counters (`report_sql.rs`).
     fn reports(&self) -> &dyn ReportStore;
+    /// Background jobs (`jobs_sql.rs`).
+    fn jobs(&self) -> &dyn JobQueue;
+    /// E-mail waiting to be sent, and what was sent (`jobs_sql.rs`).
+    fn outbox(&self) -> &dyn Outbox;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -1184,6 +1184,14 @@ macro_rules! impl_store {
                 self
             }
 
+            fn jobs(&self) -> &dyn JobQueue {
+                self
+            }
+
+            fn outbox(&self) -> &dyn Outbox {
+                self
+            }
+
             async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
                 let rows = sqlx::query(
                     "SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size",

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, grouped by resource.
 
+pub mod outbox;
 pub mod policy;
 pub mod requests;
 pub mod review;
@@ -42,13 +43,18 @@ use crate::AppState;
         review::approve,
         review::show_decision,
         review::list_letters,
+        outbox::list,
+        outbox::show,
+        outbox::resend,
+        outbox::jobs,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "requests", description = "Legal requests served by an agency"),
         (name = "policy", description = "What the provider's policy engine says about a demand"),
-        (name = "review", description = "The provider's legal team works the queue")
+        (name = "review", description = "The provider's legal team works the queue"),
+        (name = "admin", description = "Administration: the mail outbox and background jobs")
     )
 )]
 pub struct ApiDoc;
@@ -97,6 +103,10 @@ pub fn routes() -> Router<AppState> {
         .route("/review/requests/{id}/redirect", post(review::redirect))
         .route("/review/requests/{id}/decide", post(review::decide))
         .route("/review/requests/{id}/approve", post(review::approve))
+        .route("/admin/outbox", get(outbox::list))
+        .route("/admin/outbox/{id}", get(outbox::show))
+        .route("/admin/outbox/{id}/resend", post(outbox::resend))
+        .route("/admin/jobs", get(outbox::jobs))
         .route("/policy/check", post(policy::check))
         .route("/policy/explain/{process}", get(policy::explain_process))
 }
