@@ -138,3 +138,20 @@ pub trait DataSource: Send + Sync + 'static {
 
 /// A source shared between tasks.
 pub type DynSource = std::sync::Arc<dyn DataSource>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_safe_in_paths_and_urls() {
+        for ok in ["acct-123456", "A1", "u:42#x_y.z"] {
+            assert!(AccountId::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "..", ".hidden", "a/b", "a b", "-x", &"x".repeat(129)] {
+            assert!(AccountId::parse(bad).is_err(), "{bad}");
+        }
+        let parsed: Result<AccountId, _> = serde_json::from_str("\"../etc\"");
+        assert!(parsed.is_err());
+    }
+}
