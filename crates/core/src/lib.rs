@@ -8,6 +8,7 @@ pub mod country;
 pub mod deadline;
 pub mod document;
 pub mod error;
+pub mod format;
 pub mod letters;
 pub mod lifecycle;
 mod names;

@@ -26,6 +26,12 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Customer data in the configured source: find accounts, delete a demo account as its
+    /// customer would, serve the source over the connector protocol.
+    Customer {
+        #[command(subcommand)]
+        command: crate::customer_data::CustomerCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,17 +103,19 @@ fn cli_actor() -> Actor {
 }
 
 pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
-    let store = settings.open_store().await?;
     match command {
-        AdminCommand::Agency { command } => agency(&store, command).await,
-        AdminCommand::User { command } => user(&store, command).await,
+        AdminCommand::Agency { command } => agency(&settings.open_store().await?, command).await,
+        AdminCommand::User { command } => user(&settings.open_store().await?, command).await,
         AdminCommand::Token { command } => match command {
             TokenCommand::Create { user, label } => {
+                let store = settings.open_store().await?;
                 let token = issue_token(&store, &cli_actor(), &user, &label).await?;
                 println!("{token}");
                 Ok(())
             }
         },
+        // Customer data lives in the provider's systems, not in Custodian's database.
+        AdminCommand::Customer { command } => crate::customer_data::run(&settings, command).await,
     }
 }
 

@@ -2,9 +2,11 @@
 //! file, in that order of precedence. Unknown keys in the file are an error.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use custodian_sources::{DemoStore, DynSource, HttpSource, HttpSourceConfig};
 use custodian_store::{Blobs, DynStore};
 use serde::Deserialize;
 
@@ -22,6 +24,16 @@ pub struct StoreArgs {
     /// Keep documents in an S3-compatible bucket: s3://bucket?endpoint=http://host:port.
     #[arg(long, env = "CUSTODIAN_OBJECT_STORE", global = true)]
     pub object_store: Option<String>,
+    /// Where customer data is found: `demo` (the demo store in DATA_DIR/customer-data) or
+    /// `http` (the provider's endpoint at --source-url).
+    #[arg(long, env = "CUSTODIAN_SOURCE", global = true)]
+    pub source: Option<String>,
+    /// The base URL of the provider's custodian-source/1 endpoint.
+    #[arg(long, env = "CUSTODIAN_SOURCE_URL", global = true)]
+    pub source_url: Option<String>,
+    /// A file holding the endpoint's bearer token.
+    #[arg(long, env = "CUSTODIAN_SOURCE_TOKEN_FILE", global = true)]
+    pub source_token_file: Option<PathBuf>,
 }
 
 /// The configuration file's keys.
@@ -50,6 +62,19 @@ pub struct FileConfig {
     pub mail_from: Option<String>,
     /// Where people reach this server, for links in mail (https://custodian.provider.example).
     pub public_url: Option<String>,
+    /// Where customer data is found: `demo` (default) or `http`.
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+    pub source_token_file: Option<PathBuf>,
+}
+
+/// Where customer data is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSettings {
+    /// The demo customer-data store (`serve --demo` generates it).
+    Demo { dir: PathBuf },
+    /// A provider's endpoint speaking custodian-source/1.
+    Http { url: String, token_file: PathBuf },
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +90,7 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub public_url: Option<String>,
+    pub source: SourceSettings,
 }
 
 fn read_secret_file(path: &Path) -> anyhow::Result<String> {
@@ -104,7 +130,34 @@ impl StoreArgs {
             .audit_key_file
             .or_else(|| std::env::var_os("CUSTODIAN_AUDIT_KEY_FILE").map(PathBuf::from))
             .unwrap_or_else(|| data_dir.join("audit-signing.key"));
+        let source = match self
+            .source
+            .clone()
+            .or(file.source)
+            .as_deref()
+            .unwrap_or("demo")
+        {
+            "demo" => SourceSettings::Demo {
+                dir: data_dir.join("customer-data"),
+            },
+            "http" => SourceSettings::Http {
+                url: self
+                    .source_url
+                    .clone()
+                    .or(file.source_url)
+                    .context("--source http needs --source-url (source_url in the file)")?,
+                token_file: self
+                    .source_token_file
+                    .clone()
+                    .or(file.source_token_file)
+                    .context(
+                        "--source http needs --source-token-file (source_token_file in the file)",
+                    )?,
+            },
+            other => bail!("--source must be demo or http (got '{other}')"),
+        };
         Ok(Settings {
+            source,
             database_url,
             object_store: self.object_store.clone().or(file.object_store),
             listen: file.listen,
@@ -170,6 +223,29 @@ impl Settings {
                 self.data_dir.join("maildir"),
             )),
         })
+    }
+
+    /// Opens the configured source of customer data.
+    pub async fn open_source(&self) -> anyhow::Result<DynSource> {
+        match &self.source {
+            SourceSettings::Demo { dir } => {
+                if !DemoStore::exists(dir) {
+                    bail!(
+                        "no demo customer data in {} (`custodian serve --demo` generates it)",
+                        dir.display()
+                    );
+                }
+                Ok(Arc::new(DemoStore::open(dir).await?))
+            }
+            SourceSettings::Http { url, token_file } => {
+                Ok(Arc::new(self.http_source(url, token_file)?))
+            }
+        }
+    }
+
+    pub fn http_source(&self, url: &str, token_file: &Path) -> anyhow::Result<HttpSource> {
+        let token = read_secret_file(token_file)?;
+        Ok(HttpSource::new(HttpSourceConfig::new(url, token))?)
     }
 
     pub fn open_blobs(&self) -> anyhow::Result<Blobs> {

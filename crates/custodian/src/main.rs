@@ -3,6 +3,7 @@
 mod admin;
 mod audit_cmd;
 mod config;
+mod customer_data;
 mod demo;
 mod import_cmd;
 mod policy_cmd;

@@ -8,16 +8,20 @@ use custodian_jobs::{JobRunner, SendMail};
 use custodian_store::{DynClock, SystemClock};
 use custodian_web::{AppState, WebConfig};
 
-use crate::config::StoreArgs;
+use crate::config::{SourceSettings, StoreArgs};
 
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "CUSTODIAN_LISTEN")]
     listen: Option<String>,
-    /// Fill an empty data directory with a demonstration provider and print its sign-ins.
+    /// Fill an empty data directory with a demonstration provider and print its sign-ins;
+    /// generate demo customer data in DATA_DIR/customer-data if there is none.
     #[arg(long)]
     demo: bool,
+    /// The content of the demo's largest account, in MiB.
+    #[arg(long, env = "CUSTODIAN_DEMO_CONTENT_MIB", default_value_t = crate::customer_data::DEFAULT_DEMO_CONTENT_MIB)]
+    demo_content_mib: u64,
     /// The largest document accepted in one upload, in MiB.
     #[arg(long, env = "CUSTODIAN_MAX_DOCUMENT_MIB")]
     max_document_mib: Option<usize>,
@@ -58,6 +62,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let customer_data = match (&settings.source, args.demo) {
+        (SourceSettings::Demo { dir }, true) => {
+            Some(crate::customer_data::prepare_demo(&store, dir, args.demo_content_mib).await?)
+        }
+        _ => None,
+    };
 
     let policy = crate::policy_cmd::load_profile(
         args.policy_profile
@@ -86,11 +96,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("Custodian is listening on {url}");
     println!("  database: {}", store.backend());
     println!("  mail:     {}", mailer.describe());
+    println!("{}", crate::customer_data::describe_source(&settings).await);
     println!("  OpenAPI:  {url}/api/v1/openapi.json");
     match demo {
         Some(d) => d.print(&url),
         None if args.demo => println!("  demo: the data directory was not empty; nothing added"),
         None => {}
+    }
+    if let Some(c) = customer_data {
+        c.print();
     }
     let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
     let jobs = if args.no_jobs {

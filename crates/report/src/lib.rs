@@ -17,7 +17,8 @@
 pub mod commit;
 pub mod facts;
 pub mod import;
-pub mod pdf;
+/// The PDF writer lives in the domain crate now; this path stays for its callers.
+pub use custodian_core::format::pdf;
 pub mod render;
 pub mod report;
 pub mod verify;

@@ -1,6 +1,7 @@
 //! Renderers: JSON, CSV (one table per section, described by a Frictionless Data Package),
 //! HTML with inline SVG charts (see [`crate::render::html`]) and PDF.
 
+pub use custodian_core::format::csv::Table;
 use serde_json::json;
 
 use crate::report::Report;
@@ -9,43 +10,6 @@ pub mod html;
 
 pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-}
-
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// One CSV table: a name, its columns (name, Frictionless type) and rows.
-pub struct Table {
-    pub name: &'static str,
-    pub title: &'static str,
-    pub columns: Vec<(&'static str, &'static str)>,
-    pub rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub fn file_name(&self) -> String {
-        format!("{}.csv", self.name)
-    }
-
-    pub fn to_csv(&self) -> String {
-        let mut out = self
-            .columns
-            .iter()
-            .map(|(c, _)| *c)
-            .collect::<Vec<_>>()
-            .join(",");
-        out.push('\n');
-        for row in &self.rows {
-            out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
-            out.push('\n');
-        }
-        out
-    }
 }
 
 /// The report as tables: one file each in the CSV download.
