@@ -4,6 +4,7 @@
 //!
 //! Every state-changing method appends its audit entry in the same transaction as the change.
 
+mod account_sql;
 mod blobs;
 mod error;
 mod migrate;
@@ -20,6 +21,11 @@ use async_trait::async_trait;
 use custodian_core::{AgencyStatus, RequestStatus};
 use uuid::Uuid;
 
+pub use account_sql::{
+    AccountStore, ClaimedAgency, Failure, FollowerRecord, NewRegistration, NewSession,
+    OutgoingMail, RegistrationRecord, RegistrationStatus, SessionRecord, SessionStage,
+    ThrottlePolicy, TotpRecord, MAX_FOLLOWERS,
+};
 pub use blobs::{sha256_hex, Blobs};
 pub use error::{StoreError, StoreResult};
 pub use model::*;
@@ -140,6 +146,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The transparency report's facts and counters (`report_sql.rs`).
     fn reports(&self) -> &dyn ReportStore;
+
+    /// Web accounts: sessions, second factor, throttling, registration, followers
+    /// (`account_sql.rs`).
+    fn accounts(&self) -> &dyn AccountStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

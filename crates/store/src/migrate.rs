@@ -23,6 +23,11 @@ pub const SQLITE: &[Migration] = &[
         name: "review",
         sql: include_str!("../migrations/sqlite/0003_review.sql"),
     },
+    Migration {
+        version: 5,
+        name: "accounts",
+        sql: include_str!("../migrations/sqlite/0005_accounts.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -40,6 +45,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "review",
         sql: include_str!("../migrations/postgres/0003_review.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "accounts",
+        sql: include_str!("../migrations/postgres/0005_accounts.sql"),
     },
 ];
 
