@@ -221,15 +221,21 @@ pub trait AccountStore: Send + Sync {
     /// Ends every session of a user; returns how many were live.
     async fn end_all_sessions(&self, actor: &Actor, user_id: Uuid) -> StoreResult<u64>;
     /// The user's sessions that have not ended and not passed their absolute expiry.
-    async fn list_sessions(&self, user_id: Uuid, now: DateTime<Utc>)
-        -> StoreResult<Vec<SessionRecord>>;
+    async fn list_sessions(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionRecord>>;
     /// Sets (or clears) the message shown once on the session's next page.
     async fn set_flash(&self, id_hash: &str, flash: Option<&str>) -> StoreResult<()>;
 
     // --- sign-in throttling -----------------------------------------------------------
     /// Until when the account is locked, if it is locked at `now`.
-    async fn locked_until(&self, account: &str, now: DateTime<Utc>)
-        -> StoreResult<Option<DateTime<Utc>>>;
+    async fn locked_until(
+        &self,
+        account: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
     /// Counts a failed sign-in (audited; a lock is audited too). `user_id` names the account
     /// when the address belongs to one.
     async fn record_failure(
@@ -259,8 +265,12 @@ pub trait AccountStore: Send + Sync {
     /// Accepts a TOTP step if it is later than the last one accepted (a code works once).
     async fn accept_totp_step(&self, user_id: Uuid, step: u64) -> StoreResult<bool>;
     /// Uses up one recovery code; false if it is unknown or already used (audited when used).
-    async fn use_recovery_code(&self, actor: &Actor, user_id: Uuid, code_hash: &str)
-        -> StoreResult<bool>;
+    async fn use_recovery_code(
+        &self,
+        actor: &Actor,
+        user_id: Uuid,
+        code_hash: &str,
+    ) -> StoreResult<bool>;
     async fn recovery_codes_left(&self, user_id: Uuid) -> StoreResult<u64>;
     /// Replaces the recovery codes with new ones (audited).
     async fn replace_recovery_codes(
@@ -322,8 +332,11 @@ pub trait AccountStore: Send + Sync {
     /// The requests a user served or follows, newest first.
     async fn my_requests(&self, user_id: Uuid, filter: &RequestFilter) -> StoreResult<RequestPage>;
     /// The audit entries about one request, oldest first.
-    async fn request_timeline(&self, scope: Scope, request_id: Uuid)
-        -> StoreResult<Vec<StoredAuditEntry>>;
+    async fn request_timeline(
+        &self,
+        scope: Scope,
+        request_id: Uuid,
+    ) -> StoreResult<Vec<StoredAuditEntry>>;
 }
 
 /// A message for the mail outbox, queued with the change that causes it.
