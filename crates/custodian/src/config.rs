@@ -41,6 +41,8 @@ pub struct FileConfig {
     pub audit_origin: Option<String>,
     /// The policy profile: a built-in name or the path of a TOML file.
     pub policy_profile: Option<String>,
+    /// The address people reach the server at, for links in e-mails.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +55,7 @@ pub struct Settings {
     pub audit_key_file: PathBuf,
     pub audit_origin: String,
     pub policy_profile: Option<String>,
+    pub public_url: Option<String>,
 }
 
 fn read_secret_file(path: &Path) -> anyhow::Result<String> {
@@ -103,6 +106,7 @@ impl StoreArgs {
                 .or_else(|| std::env::var("CUSTODIAN_AUDIT_ORIGIN").ok())
                 .unwrap_or_else(|| "custodian/audit".to_string()),
             policy_profile: file.policy_profile,
+            public_url: file.public_url,
             data_dir,
         })
     }

@@ -228,6 +228,20 @@ pub fn anonymous_csrf(headers: &HeaderMap, state: &AppState) -> (String, Option<
     }
 }
 
+/// The token a page's forms carry: the live session's (whatever its stage), or else the
+/// anonymous double-submit cookie's, with the cookie to set when it is new. It is the token
+/// [`PostedForm`] expects from the same browser.
+pub fn form_token(
+    headers: &HeaderMap,
+    state: &AppState,
+    session: &Option<CurrentSession>,
+) -> (String, Option<HeaderValue>) {
+    match session {
+        Some(s) => (s.record.csrf.clone(), None),
+        None => anonymous_csrf(headers, state),
+    }
+}
+
 /// A form posted by a browser, its CSRF token already checked: against the session's when the
 /// request carries a live session, else against the anonymous double-submit cookie. Fields
 /// keep their order and repeats (`target_type`, `target_value`, ...).

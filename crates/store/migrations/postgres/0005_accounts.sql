@@ -41,7 +41,7 @@ CREATE INDEX web_sessions_user ON web_sessions (user_id, created_at);
 -- that every server counts the same failures.
 CREATE TABLE sign_in_throttle (
     account           TEXT PRIMARY KEY,
-    failures          INTEGER NOT NULL,
+    failures          BIGINT NOT NULL,
     first_failure_at  TIMESTAMPTZ NOT NULL,
     locked_until      TIMESTAMPTZ
 );

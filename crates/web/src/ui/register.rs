@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{field_of, render, render_status, Layout};
 use crate::api::accounts::{register, verify_token, AgencyClaimInput, RegistrationInput};
-use crate::session::{anonymous_csrf, PostedForm};
+use crate::session::{form_token, MaybeSession, PostedForm};
 use crate::AppState;
 
 #[derive(Template)]
@@ -76,17 +76,22 @@ fn with_cookie(mut r: Response, c: Option<axum::http::HeaderValue>) -> Response 
     r
 }
 
-pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (csrf, cookie) = anonymous_csrf(&headers, &state);
+pub async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+) -> Response {
+    let (csrf, cookie) = form_token(&headers, &state, &session);
     with_cookie(render(&blank(&csrf)), cookie)
 }
 
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
     form: PostedForm,
 ) -> Response {
-    let (csrf, _) = anonymous_csrf(&headers, &state);
+    let (csrf, _) = form_token(&headers, &state, &session);
     let get = |k: &str| form.get(k).unwrap_or("").to_string();
     let agency = form.get("agency_name").map(|name| AgencyClaimInput {
         name: name.to_string(),
@@ -155,9 +160,10 @@ pub struct VerifyQuery {
 pub async fn verify_form(
     State(state): State<AppState>,
     headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
     Query(q): Query<VerifyQuery>,
 ) -> Response {
-    let (csrf, cookie) = anonymous_csrf(&headers, &state);
+    let (csrf, cookie) = form_token(&headers, &state, &session);
     let token: String = q
         .token
         .chars()

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{render, render_status, see_other, start_page, Layout, Refusal};
 use crate::account::{self, password, recovery_hash, totp};
 use crate::error::ApiError;
-use crate::session::{self, anonymous_csrf, CurrentSession, MaybeSession, PostedForm};
+use crate::session::{self, form_token, CurrentSession, MaybeSession, PostedForm};
 use crate::AppState;
 
 #[derive(Template)]
@@ -57,10 +57,10 @@ pub async fn form(
     MaybeSession(session): MaybeSession,
     Query(q): Query<SignInQuery>,
 ) -> Response {
-    if let Some(s) = session.filter(|s| s.stage() == SessionStage::Full) {
+    if let Some(s) = session.as_ref().filter(|s| s.stage() == SessionStage::Full) {
         return see_other(start_page(s.user.role));
     }
-    let (csrf, cookie) = anonymous_csrf(&headers, &state);
+    let (csrf, cookie) = form_token(&headers, &state, &session);
     let page = SignInPage {
         layout: Layout::anonymous("Sign in", &csrf),
         email: String::new(),
@@ -88,11 +88,12 @@ fn user_agent(headers: &HeaderMap) -> String {
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
     form: PostedForm,
 ) -> Response {
     let email = form.get("email").unwrap_or("").to_ascii_lowercase();
     let pw = form.raw("password").unwrap_or("");
-    let (csrf, _) = anonymous_csrf(&headers, &state);
+    let (csrf, _) = form_token(&headers, &state, &session);
     let again = |status: StatusCode, error: String| {
         render_status(
             status,
@@ -111,6 +112,14 @@ pub async fn submit(
                 Ok(_) => SessionStage::Enrol,
                 Err(e) => return super::page_error(e.into()),
             };
+            // A half-way session from an earlier attempt is replaced.
+            if let Some(old) = session.as_ref().filter(|s| s.stage() != SessionStage::Full) {
+                let _ = state
+                    .store
+                    .accounts()
+                    .end_session(&Actor::User(old.user.id), &old.record.id_hash)
+                    .await;
+            }
             match session::issue(&state, &user, stage, &user_agent(&headers)).await {
                 Ok(issued) => {
                     let next = match stage {
