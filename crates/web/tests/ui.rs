@@ -973,3 +973,61 @@ async fn the_token_api_is_unchanged_and_admins_see_registrations() {
             .contains("immutable"));
     }
 }
+
+#[tokio::test]
+async fn the_emergency_form_sends_the_attestation() {
+    for s in servers("the_emergency_form_sends_the_attestation").await {
+        let (mut b, _) = signed_in(&s, &s.agency_a, "okafor").await;
+        let form = b.get("/portal/emergency").await;
+        assert_eq!(form.status, StatusCode::OK);
+        for id in ["supervisor_name", "supervisor_phone", "narrative"] {
+            assert!(
+                form.body.contains(&format!("for=\"{id}\"")),
+                "a label for {id}"
+            );
+        }
+        assert!(form.body.contains("name=\"emergency_form\" value=\"1\""));
+        let csrf = form.csrf();
+        let post = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("emergency_form", "1")
+            .text("danger", "1")
+            .text("supervisor_name", "Sgt. Daniel Okafor")
+            .text("supervisor_phone", "+1 217 555 0100")
+            .text(
+                "narrative",
+                "A missing child; messages point to a meeting tonight.",
+            )
+            .text("process", "emergency")
+            .text("issuing_authority", "Springfield Police Department")
+            .text("issuing_country", "US")
+            .text("received_via", "portal")
+            .text("target_type", "phone")
+            .text("target_value", "+1 555 0100 1234")
+            .text("categories", "subscriber")
+            .text("ndo", "none")
+            .part(
+                "document",
+                reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("emergency.pdf"),
+            );
+        let r = b.post_multipart("/portal/serve", post).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let id: uuid::Uuid = r
+            .location
+            .as_deref()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let stored = s.store.get_request(Scope::Provider, id).await.unwrap();
+        assert!(stored.emergency);
+        let att = stored.intake.emergency.expect("the attestation is stored");
+        assert!(att.danger_of_death_or_serious_injury);
+        assert!(att.has_supervisor_contact());
+        let page = b.get(r.location.as_deref().unwrap()).await;
+        assert!(page.body.contains("Emergency request received"));
+        assert!(page.body.contains("badge emergency"));
+    }
+}
