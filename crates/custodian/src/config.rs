@@ -41,7 +41,14 @@ pub struct FileConfig {
     pub audit_origin: Option<String>,
     /// The policy profile: a built-in name or the path of a TOML file.
     pub policy_profile: Option<String>,
-    /// The address people reach the server at, for links in e-mails.
+    /// Where mail goes: smtp://host:25, smtp://user:pass@host:587?tls=required or
+    /// smtps://user:pass@host:465. Without it, mail is filed in DATA_DIR/maildir.
+    pub smtp_url: Option<String>,
+    /// A file holding the SMTP URL (for URLs with passwords).
+    pub smtp_url_file: Option<PathBuf>,
+    /// The sender of Custodian's mail, e.g. "Legal Process <legal@provider.example>".
+    pub mail_from: Option<String>,
+    /// Where people reach this server, for links in mail (https://custodian.provider.example).
     pub public_url: Option<String>,
 }
 
@@ -55,6 +62,8 @@ pub struct Settings {
     pub audit_key_file: PathBuf,
     pub audit_origin: String,
     pub policy_profile: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
     pub public_url: Option<String>,
 }
 
@@ -106,7 +115,27 @@ impl StoreArgs {
                 .or_else(|| std::env::var("CUSTODIAN_AUDIT_ORIGIN").ok())
                 .unwrap_or_else(|| "custodian/audit".to_string()),
             policy_profile: file.policy_profile,
-            public_url: file.public_url,
+            smtp_url: match (
+                std::env::var("CUSTODIAN_SMTP_URL").ok(),
+                file.smtp_url,
+                file.smtp_url_file,
+            ) {
+                (Some(u), _, _) => Some(u),
+                (None, Some(u), _) => Some(u),
+                (None, None, Some(f)) => Some(read_secret_file(&f)?),
+                _ => match std::env::var_os("CUSTODIAN_SMTP_URL_FILE") {
+                    Some(f) => Some(read_secret_file(Path::new(&f))?),
+                    None => None,
+                },
+            }
+            .filter(|u| !u.is_empty()),
+            mail_from: std::env::var("CUSTODIAN_MAIL_FROM")
+                .ok()
+                .or(file.mail_from)
+                .unwrap_or_else(|| "Custodian <custodian@localhost>".to_string()),
+            public_url: std::env::var("CUSTODIAN_PUBLIC_URL")
+                .ok()
+                .or(file.public_url),
             data_dir,
         })
     }
@@ -129,6 +158,18 @@ impl Settings {
             .context("opening the database")?;
         store.migrate().await.context("migrating the database")?;
         Ok(store)
+    }
+
+    /// The mail server, or the data directory's Maildir when none is configured.
+    pub fn mailer(&self) -> anyhow::Result<std::sync::Arc<dyn custodian_jobs::Mailer>> {
+        Ok(match &self.smtp_url {
+            Some(url) => std::sync::Arc::new(
+                custodian_jobs::SmtpMailer::from_url(url).map_err(anyhow::Error::msg)?,
+            ),
+            None => std::sync::Arc::new(custodian_jobs::MaildirMailer::new(
+                self.data_dir.join("maildir"),
+            )),
+        })
     }
 
     pub fn open_blobs(&self) -> anyhow::Result<Blobs> {

@@ -1,7 +1,11 @@
 //! `custodian serve`.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::Args;
+use custodian_jobs::{JobRunner, SendMail};
+use custodian_store::{DynClock, SystemClock};
 use custodian_web::{AppState, WebConfig};
 
 use crate::config::StoreArgs;
@@ -24,6 +28,9 @@ pub struct ServeArgs {
     /// The policy profile: a built-in name (provider-default, notify-all) or a TOML file.
     #[arg(long, env = "CUSTODIAN_POLICY_PROFILE")]
     policy_profile: Option<String>,
+    /// Do not run background jobs in this process (another instance runs them).
+    #[arg(long, env = "CUSTODIAN_NO_JOBS")]
+    no_jobs: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -68,10 +75,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .or(settings.policy_profile.as_deref()),
     )?;
     println!("  policy profile: {}", policy.name);
-    let state = AppState::new(store.clone(), blobs, config, policy);
+    let clock: DynClock = Arc::new(SystemClock);
+    let mailer = settings.mailer()?;
+    let runner = JobRunner::new(store.clone(), clock.clone()).handle(SendMail::new(
+        store.clone(),
+        clock.clone(),
+        mailer.clone(),
+        &settings.mail_from,
+    ));
+    let state = AppState::new(store.clone(), blobs, config, policy)
+        .with_clock(clock)
+        .with_jobs_waker(runner.waker());
     let app = custodian_web::router(state);
     println!("Custodian is listening on {url}");
     println!("  database: {}", store.backend());
+    println!("  mail:     {}", mailer.describe());
     println!("  OpenAPI:  {url}/api/v1/openapi.json");
     println!("  sign in:  {public_url}/signin");
     match demo {
@@ -79,10 +97,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None if args.demo => println!("  demo: the data directory was not empty; nothing added"),
         None => {}
     }
-    axum::serve(listener, app)
+    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let jobs = if args.no_jobs {
+        println!("  jobs:     not run here (--no-jobs)");
+        None
+    } else {
+        Some(tokio::spawn(runner.run(async move {
+            let _ = jobs_stopped.await;
+        })))
+    };
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .context("serving HTTP")
+        .context("serving HTTP");
+    let _ = stop_jobs.send(());
+    if let Some(jobs) = jobs {
+        let _ = jobs.await;
+    }
+    served
 }

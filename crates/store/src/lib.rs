@@ -6,7 +6,10 @@
 
 mod account_sql;
 mod blobs;
+pub mod clock;
 mod error;
+pub mod jobs;
+mod jobs_sql;
 mod migrate;
 mod model;
 mod postgres;
@@ -27,7 +30,12 @@ pub use account_sql::{
     ThrottlePolicy, TotpRecord, MAX_FOLLOWERS,
 };
 pub use blobs::{sha256_hex, Blobs};
+pub use clock::{Clock, DynClock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreResult};
+pub use jobs::{
+    Job, JobFilter, JobQueue, JobStatus, MailFilter, MailRecord, MailStatus, NewJob, NewMail,
+    Outbox, MAIL_SEND_JOB,
+};
 pub use model::*;
 pub use postgres::PgStore;
 pub use report_sql::{import_object, ImportOutcome, ReportStore};
@@ -150,6 +158,10 @@ pub trait Store: Send + Sync + 'static {
     /// Web accounts: sessions, second factor, throttling, registration, followers
     /// (`account_sql.rs`).
     fn accounts(&self) -> &dyn AccountStore;
+    /// Background jobs (`jobs_sql.rs`).
+    fn jobs(&self) -> &dyn JobQueue;
+    /// E-mail waiting to be sent, and what was sent (`jobs_sql.rs`).
+    fn outbox(&self) -> &dyn Outbox;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -24,6 +24,11 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0003_review.sql"),
     },
     Migration {
+        version: 4,
+        name: "jobs_mail",
+        sql: include_str!("../migrations/sqlite/0004_jobs_mail.sql"),
+    },
+    Migration {
         version: 5,
         name: "accounts",
         sql: include_str!("../migrations/sqlite/0005_accounts.sql"),
@@ -45,6 +50,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "review",
         sql: include_str!("../migrations/postgres/0003_review.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "jobs_mail",
+        sql: include_str!("../migrations/postgres/0004_jobs_mail.sql"),
     },
     Migration {
         version: 5,

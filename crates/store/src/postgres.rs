@@ -20,6 +20,8 @@ pub struct PgStore {
 
 impl PgStore {
     const BACKEND: &'static str = "postgres";
+    /// Several servers claim jobs at once; each skips the rows another is taking.
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     /// Connects to `postgres://...`. A `?options=-csearch_path%3Dname` parameter selects a
     /// schema, which the test suite uses to keep tests apart.
@@ -54,3 +56,4 @@ impl PgStore {
 crate::sql::impl_store!(PgStore, Postgres);
 crate::report_sql::impl_report_store!(PgStore, Postgres);
 crate::account_sql::impl_account_store!(PgStore, Postgres);
+crate::jobs_sql::impl_jobs_store!(PgStore, Postgres);

@@ -1184,6 +1184,14 @@ macro_rules! impl_store {
                 self
             }
 
+            fn jobs(&self) -> &dyn JobQueue {
+                self
+            }
+
+            fn outbox(&self) -> &dyn Outbox {
+                self
+            }
+
             fn accounts(&self) -> &dyn AccountStore {
                 self
             }

@@ -21,6 +21,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
+    /// One writer connection serialises job claims already.
+    const SKIP_LOCKED: &'static str = "";
 
     /// Opens (creating if needed) the database file at `path`.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
@@ -70,3 +72,4 @@ impl SqliteStore {
 crate::sql::impl_store!(SqliteStore, Sqlite);
 crate::report_sql::impl_report_store!(SqliteStore, Sqlite);
 crate::account_sql::impl_account_store!(SqliteStore, Sqlite);
+crate::jobs_sql::impl_jobs_store!(SqliteStore, Sqlite);

@@ -139,3 +139,46 @@ async fn create_bucket(port: u16, bucket: &str) -> bool {
     let _ = s.read_to_end(&mut buf).await;
     buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200")
 }
+
+/// A migrated store for one test, on one backend. Keep it alive for the test's length: the
+/// SQLite file lives in a temporary directory that goes with it.
+pub struct TestStore {
+    pub store: crate::DynStore,
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub name: &'static str,
+    /// The database URL, for tests that go around the store as an intruder would.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh SQLite store always, and a fresh PostgreSQL schema when one is configured: the
+/// fixture every two-backend suite starts from.
+pub async fn backends(test: &str) -> Vec<TestStore> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("t.db");
+    let sqlite = crate::SqliteStore::open(&path).await.expect("SQLite opens");
+    crate::Store::migrate(&sqlite)
+        .await
+        .expect("SQLite migrates");
+    let mut out = vec![TestStore {
+        store: std::sync::Arc::new(sqlite),
+        name: "sqlite",
+        url: format!("sqlite://{}", path.display()),
+        _dir: Some(dir),
+    }];
+    if let Some(url) = fresh_postgres_url(test).await {
+        let pg = crate::PgStore::connect(&url)
+            .await
+            .expect("PostgreSQL connects");
+        crate::Store::migrate(&pg)
+            .await
+            .expect("PostgreSQL migrates");
+        out.push(TestStore {
+            store: std::sync::Arc::new(pg),
+            name: "postgres",
+            url,
+            _dir: None,
+        });
+    }
+    out
+}

@@ -20,7 +20,7 @@ use axum::routing::get;
 use axum::Router;
 use custodian_core::deadline::BusinessCalendar;
 use custodian_core::policy::PolicyProfile;
-use custodian_store::{Blobs, DynStore};
+use custodian_store::{Blobs, DynClock, DynStore, SystemClock};
 use tower_http::trace::TraceLayer;
 
 /// Settings of the web layer.
@@ -76,6 +76,10 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// The rules the policy engine applies, as the admin selected them.
     pub policy: Arc<PolicyProfile>,
+    /// What time it is (tests move it).
+    pub clock: DynClock,
+    /// Wakes this process's job runner after urgent work is scheduled.
+    pub jobs_waker: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -85,7 +89,20 @@ impl AppState {
             blobs,
             config: Arc::new(config),
             policy: Arc::new(policy),
+            clock: Arc::new(SystemClock),
+            jobs_waker: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    pub fn with_clock(mut self, clock: DynClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Shares the job runner's waker, so that scheduling urgent work starts it at once.
+    pub fn with_jobs_waker(mut self, waker: Arc<tokio::sync::Notify>) -> Self {
+        self.jobs_waker = waker;
+        self
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod followers;
+pub mod outbox;
 pub mod policy;
 pub mod requests;
 pub mod review;
@@ -56,6 +57,10 @@ use crate::AppState;
         accounts::refuse,
         accounts::sessions,
         accounts::sign_out_everywhere,
+        outbox::list,
+        outbox::show,
+        outbox::resend,
+        outbox::jobs,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -63,7 +68,8 @@ use crate::AppState;
         (name = "requests", description = "Legal requests served by an agency"),
         (name = "policy", description = "What the provider's policy engine says about a demand"),
         (name = "review", description = "The provider's legal team works the queue"),
-        (name = "accounts", description = "Registration of officers, approval, browser sessions")
+        (name = "accounts", description = "Registration of officers, approval, browser sessions"),
+        (name = "admin", description = "Administration: the mail outbox and background jobs")
     )
 )]
 pub struct ApiDoc;
@@ -131,6 +137,10 @@ pub fn routes() -> Router<AppState> {
             "/sessions/sign-out-everywhere",
             post(accounts::sign_out_everywhere),
         )
+        .route("/admin/outbox", get(outbox::list))
+        .route("/admin/outbox/{id}", get(outbox::show))
+        .route("/admin/outbox/{id}/resend", post(outbox::resend))
+        .route("/admin/jobs", get(outbox::jobs))
         .route("/policy/check", post(policy::check))
         .route("/policy/explain/{process}", get(policy::explain_process))
 }

@@ -1,0 +1,14 @@
+//! Custodian's background work. The job table lives in the store; this crate runs it: the
+//! [`JobRunner`] that every `custodian serve` process starts, the [`SendMail`] job that
+//! delivers the mail outbox over SMTP (or into a Maildir when no server is configured), and
+//! [`testing::SmtpSink`], a real SMTP server on loopback for the test suites.
+//!
+//! Other parts of Custodian add their own [`JobHandler`]s (deadline reminders, hold expiry,
+//! delayed customer notices, emergency paging) and register them with the runner.
+
+pub mod mail;
+pub mod runner;
+pub mod testing;
+
+pub use mail::{MailError, MaildirMailer, Mailer, OutgoingMail, SendMail, SmtpMailer};
+pub use runner::{backoff, JobError, JobHandler, JobRunner, RunReport};
