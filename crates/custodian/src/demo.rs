@@ -490,7 +490,7 @@ async fn accounts(store: &DynStore) -> anyhow::Result<()> {
     });
     store
         .accounts()
-        .create_registration(&system, waiting, None)
+        .create_registration(&system, waiting, None, chrono::Utc::now())
         .await?;
     let mut lookalike = registration("chief@springfie1dpd.gov", "Chief C. Wiggum");
     lookalike.status = RegistrationStatus::Lookalike;
@@ -498,7 +498,7 @@ async fn accounts(store: &DynStore) -> anyhow::Result<()> {
     lookalike.lookalike_reasons = vec!["character_swap".into()];
     store
         .accounts()
-        .create_registration(&system, lookalike, None)
+        .create_registration(&system, lookalike, None, chrono::Utc::now())
         .await?;
     Ok(())
 }

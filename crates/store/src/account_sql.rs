@@ -282,12 +282,13 @@ pub trait AccountStore: Send + Sync {
 
     // --- registration -----------------------------------------------------------------
     /// Stores a registration (audited; a lookalike is audited as flagged). The verification
-    /// mail, when there is one, is queued in the same transaction.
+    /// mail, when there is one, is queued in the outbox in the same transaction.
     async fn create_registration(
         &self,
         actor: &Actor,
         registration: NewRegistration,
-        mail: Option<crate::OutgoingMail>,
+        mail: Option<crate::NewMail>,
+        now: DateTime<Utc>,
     ) -> StoreResult<RegistrationRecord>;
     /// Follows the verification link: once, before it expires. An address on a verified
     /// agency domain becomes an officer's account at once; any other waits for an admin.
@@ -339,14 +340,6 @@ pub trait AccountStore: Send + Sync {
     ) -> StoreResult<Vec<StoredAuditEntry>>;
 }
 
-/// A message for the mail outbox, queued with the change that causes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingMail {
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-}
-
 macro_rules! impl_account_store {
     ($store:ident, $db:ident) => {
         mod account_impl {
@@ -357,8 +350,6 @@ macro_rules! impl_account_store {
 
             use $crate::account_sql::*;
             use $crate::sql::{now, parse_column, REQUEST_COLUMNS, USER_COLUMNS};
-            #[allow(unused_imports)]
-            use $crate::{OutgoingMail, RequestRecord};
             use $crate::{
                 Actor, AuditEvent, RequestFilter, RequestPage, Scope, StoreError, StoreResult,
                 StoredAuditEntry,
@@ -466,19 +457,6 @@ macro_rules! impl_account_store {
                         .await?;
                     }
                     Ok(())
-                }
-
-                /// Queues a message in the mail outbox inside `tx`, so it goes out if and only if
-                /// the change that caused it commits.
-                async fn queue_mail(
-                    _tx: &mut Tx,
-                    _actor: &Actor,
-                    _mail: &OutgoingMail,
-                    _object: &str,
-                    _at: DateTime<Utc>,
-                ) -> StoreResult<()> {
-                    // FOUNDATION: replaced by the outbox of migration 0004 when it is merged.
-                    Err(StoreError::Config("the mail outbox is not available in this build".into()))
                 }
 
                 async fn registration_in(tx: &mut Tx, id: Uuid) -> StoreResult<RegistrationRecord> {
@@ -991,10 +969,11 @@ macro_rules! impl_account_store {
                     &self,
                     actor: &Actor,
                     r: NewRegistration,
-                    mail: Option<$crate::OutgoingMail>,
+                    mail: Option<$crate::NewMail>,
+                    now_: DateTime<Utc>,
                 ) -> StoreResult<RegistrationRecord> {
                     let id = Uuid::new_v4();
-                    let at = now();
+                    let at = custodian_audit::AuditEntry::truncate_time(now_);
                     let email = r.email.trim().to_ascii_lowercase();
                     let mut tx = self.writer().begin().await?;
                     if r.status != RegistrationStatus::Lookalike {
@@ -1052,8 +1031,9 @@ macro_rules! impl_account_store {
                         )
                     };
                     Self::append_audit(&mut tx, actor, event, at).await?;
+                    // The verification mail goes out if and only if the registration commits.
                     if let Some(mail) = mail {
-                        Self::queue_mail(&mut tx, actor, &mail, &format!("registration:{id}"), at).await?;
+                        Self::queue_mail_in(&mut tx, actor, &mail, at).await?;
                     }
                     let record = Self::registration_in(&mut tx, id).await?;
                     tx.commit().await?;

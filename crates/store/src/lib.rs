@@ -26,8 +26,8 @@ use uuid::Uuid;
 
 pub use account_sql::{
     AccountStore, ClaimedAgency, Failure, FollowerRecord, NewRegistration, NewSession,
-    OutgoingMail, RegistrationRecord, RegistrationStatus, SessionRecord, SessionStage,
-    ThrottlePolicy, TotpRecord, MAX_FOLLOWERS,
+    RegistrationRecord, RegistrationStatus, SessionRecord, SessionStage, ThrottlePolicy,
+    TotpRecord, MAX_FOLLOWERS,
 };
 pub use blobs::{sha256_hex, Blobs};
 pub use clock::{Clock, DynClock, ManualClock, SystemClock};

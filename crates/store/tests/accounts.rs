@@ -237,7 +237,7 @@ async fn registrations_become_accounts_once() {
         // Without the mail (that path is tested with the outbox) the registration waits
         // for approval directly.
         let r = a
-            .create_registration(&sys(), new("o@ogdenvillepd.gov", None, "t1"), None)
+            .create_registration(&sys(), new("o@ogdenvillepd.gov", None, "t1"), None, now)
             .await
             .unwrap();
         assert_eq!(r.status, RegistrationStatus::AwaitingApproval);
@@ -257,7 +257,7 @@ async fn registrations_become_accounts_once() {
         );
         // Into an existing agency; a taken address is refused at approval.
         let r = a
-            .create_registration(&sys(), new("p@springfieldpd.gov", None, "t2"), None)
+            .create_registration(&sys(), new("p@springfieldpd.gov", None, "t2"), None, now)
             .await
             .unwrap();
         let r = a
@@ -266,11 +266,11 @@ async fn registrations_become_accounts_once() {
             .unwrap();
         assert_eq!(r.agency_id, Some(known.id));
         let refused = a
-            .create_registration(&sys(), new("p@springfieldpd.gov", None, "t3"), None)
+            .create_registration(&sys(), new("p@springfieldpd.gov", None, "t3"), None, now)
             .await;
         assert!(matches!(refused, Err(StoreError::Conflict(_))));
         let open = a
-            .create_registration(&sys(), new("q@springfieldpd.gov", None, "t4"), None)
+            .create_registration(&sys(), new("q@springfieldpd.gov", None, "t4"), None, now)
             .await
             .unwrap();
         let r = a.refuse_registration(&sys(), open.id).await.unwrap();

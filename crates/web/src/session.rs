@@ -131,7 +131,7 @@ pub async fn current(parts: &Parts, state: &AppState) -> Result<Option<CurrentSe
     let Some(record) = accounts.session(&digest(id)).await? else {
         return Ok(None);
     };
-    let now = Utc::now();
+    let now = state.clock.now();
     if !record.is_live(now, state.config.sessions.idle) {
         return Ok(None);
     }
@@ -181,7 +181,7 @@ pub async fn issue(
 ) -> Result<Issued, ApiError> {
     let id = random_hex(32);
     let csrf = random_hex(32);
-    let now = Utc::now();
+    let now = state.clock.now();
     let policy = state.config.sessions;
     let expires_at: DateTime<Utc> = match stage {
         SessionStage::Full => now + policy.absolute,

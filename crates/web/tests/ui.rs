@@ -1031,3 +1031,244 @@ async fn the_emergency_form_sends_the_attestation() {
         assert!(page.body.contains("badge emergency"));
     }
 }
+
+/// A server whose clock the test moves, with a job runner that delivers mail to a real SMTP
+/// server on loopback.
+async fn with_mail(
+    store: DynStore,
+) -> (
+    String,
+    std::sync::Arc<ManualClock>,
+    custodian_jobs::JobRunner,
+    custodian_jobs::testing::SmtpSink,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = custodian_jobs::testing::SmtpSink::start().unwrap();
+    let clock = ManualClock::starting_now();
+    let mailer = std::sync::Arc::new(custodian_jobs::SmtpMailer::from_url(&sink.url()).unwrap());
+    let runner = custodian_jobs::JobRunner::new(store.clone(), clock.clone()).handle(
+        custodian_jobs::SendMail::new(
+            store.clone(),
+            clock.clone(),
+            mailer,
+            "Custodian <legal@provider.example>",
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let policy = custodian_core::policy::PolicyProfile::builtin("provider-default").unwrap();
+    let state = AppState::new(
+        store,
+        Blobs::local(dir.path().join("objects")),
+        WebConfig::default().with_public_url(&base),
+        policy,
+    )
+    .with_clock(clock.clone());
+    let app = custodian_web::router(state);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, clock, runner, sink, dir)
+}
+
+#[tokio::test]
+async fn registration_is_verified_by_the_mailed_link_once() {
+    for s in servers("registration_is_verified_by_the_mailed_link").await {
+        let (base, clock, runner, sink, _dir) = with_mail(s.store.clone()).await;
+        let register = |b: &mut Browser, email: &'static str, agency: Option<&'static str>| {
+            let mut b2 = Browser::new(&b.base);
+            async move {
+                let form = b2.get("/register").await;
+                let mut fields = vec![
+                    ("csrf".to_string(), form.csrf()),
+                    ("email".to_string(), email.to_string()),
+                    ("name".to_string(), "Det. Maria Alvarez".to_string()),
+                    ("password".to_string(), PASSWORD.to_string()),
+                ];
+                if let Some(a) = agency {
+                    fields.push(("agency_name".into(), a.into()));
+                    fields.push(("agency_country".into(), "US".into()));
+                    fields.push(("agency_kind".into(), "local_police".into()));
+                    fields.push(("agency_phone".into(), "+1 217 555 0177".into()));
+                }
+                let refs: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                b2.post("/register", &refs).await
+            }
+        };
+        let mut b = Browser::new(&base);
+        let r = register(&mut b, "det.alvarez@springfieldpd.gov", None).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        assert!(r.body.contains("Check your e-mail"));
+        assert!(
+            s.store
+                .find_user_by_email("det.alvarez@springfieldpd.gov")
+                .await
+                .is_err(),
+            "no account before the link"
+        );
+        // The mail was queued with the registration; the job runner delivers it over SMTP.
+        runner.run_due().await.unwrap();
+        let mails = sink.wait_for(1, std::time::Duration::from_secs(10));
+        let mail = &mails[0];
+        assert!(mail.subject().contains("Verify"));
+        let link = mail
+            .link_containing("/register/verify?token=")
+            .expect("a verification link");
+        assert!(link.starts_with(&base), "{link}");
+        // The link's page asks for a press of the button (a mail scanner's GET uses nothing).
+        let path = link.trim_start_matches(&base).to_string();
+        let page = b.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(s
+            .store
+            .find_user_by_email("det.alvarez@springfieldpd.gov")
+            .await
+            .is_err());
+        let token = page.input("token").unwrap();
+        let done = b
+            .post(
+                "/register/verify",
+                &[("csrf", &page.csrf()), ("token", &token)],
+            )
+            .await;
+        assert_eq!(
+            done.location.as_deref(),
+            Some("/signin?done=verified"),
+            "{}",
+            done.body
+        );
+        let u = s
+            .store
+            .find_user_by_email("det.alvarez@springfieldpd.gov")
+            .await
+            .unwrap();
+        assert_eq!(
+            u.agency_id,
+            Some(s.agency_a.id),
+            "attached to the agency of the verified domain"
+        );
+        assert_eq!(u.role, Role::AgencyOfficer);
+        // Once only.
+        let again = b
+            .post(
+                "/register/verify",
+                &[("csrf", &page.csrf()), ("token", &token)],
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+        assert!(again.body.contains("invalid_link"));
+        // The new officer signs in and enrols.
+        Browser::new(&base).enrol(&u.email).await;
+
+        // An unknown domain: verified by its link, then waits for the admin.
+        let r = register(
+            &mut b,
+            "lt.hoover@ogdenvillepd.gov",
+            Some("Ogdenville Police Department"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        runner.run_due().await.unwrap();
+        let mail = sink
+            .wait_for(2, std::time::Duration::from_secs(10))
+            .into_iter()
+            .find(|m| {
+                m.header("To")
+                    .unwrap_or_default()
+                    .contains("ogdenvillepd.gov")
+            })
+            .unwrap();
+        let token = mail
+            .link_containing("token=")
+            .unwrap()
+            .rsplit("token=")
+            .next()
+            .unwrap()
+            .to_string();
+        let verified = reqwest::Client::new()
+            .post(format!("{base}/api/v1/registrations/verify"))
+            .json(&json!({"token": token}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(verified.status(), StatusCode::OK);
+        let v: Value = verified.json().await.unwrap();
+        assert_eq!(v["status"], "awaiting_approval");
+        assert!(s
+            .store
+            .find_user_by_email("lt.hoover@ogdenvillepd.gov")
+            .await
+            .is_err());
+        let reg = s
+            .store
+            .accounts()
+            .get_registration(v["id"].as_str().unwrap().parse().unwrap())
+            .await
+            .unwrap();
+        s.store
+            .accounts()
+            .approve_registration(&Actor::System("test".into()), reg.id, None)
+            .await
+            .unwrap();
+        let u = s
+            .store
+            .find_user_by_email("lt.hoover@ogdenvillepd.gov")
+            .await
+            .unwrap();
+        let agency = s.store.get_agency(u.agency_id.unwrap()).await.unwrap();
+        assert_eq!(agency.name, "Ogdenville Police Department");
+        assert_eq!(agency.domains, vec!["ogdenvillepd.gov".to_string()]);
+
+        // A link stops working after 24 hours.
+        let r = register(&mut b, "sgt.okafor@springfieldpd.gov", None).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+        runner.run_due().await.unwrap();
+        let mail = sink
+            .wait_for(3, std::time::Duration::from_secs(10))
+            .into_iter()
+            .find(|m| m.header("To").unwrap_or_default().contains("okafor"))
+            .unwrap();
+        clock.advance(chrono::Duration::hours(25));
+        let path = mail
+            .link_containing("token=")
+            .unwrap()
+            .trim_start_matches(&base)
+            .to_string();
+        let page = b.get(&path).await;
+        let late = b
+            .post(
+                "/register/verify",
+                &[
+                    ("csrf", &page.csrf()),
+                    ("token", &page.input("token").unwrap()),
+                ],
+            )
+            .await;
+        assert_eq!(late.status, StatusCode::NOT_FOUND);
+        // The audit log has the steps, and never the address.
+        let entries = s.store.audit_entries(0, 10_000).await.unwrap();
+        for a in [
+            "registration.started",
+            "registration.email_verified",
+            "registration.approved",
+            "mail.queued",
+        ] {
+            assert!(entries.iter().any(|e| e.entry.action == a), "audited: {a}");
+        }
+        for e in &entries {
+            let text = serde_json::to_string(&e.entry.details).unwrap();
+            assert!(
+                !text.contains("ogdenvillepd.gov") || e.entry.action == "agency.created",
+                "no address in {}",
+                e.entry.action
+            );
+            assert!(
+                !text.contains("alvarez"),
+                "no address in {}",
+                e.entry.action
+            );
+        }
+    }
+}

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use custodian_core::verification::{check_email, DomainVerdict};
 use custodian_core::{AgencyKind, AgencyStatus, Country, FieldError, Role, Target, TargetKind};
 use custodian_store::{
-    ClaimedAgency, NewRegistration, OutgoingMail, RegistrationRecord, RegistrationStatus,
+    ClaimedAgency, NewMail, NewRegistration, RegistrationRecord, RegistrationStatus,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -206,6 +206,7 @@ pub async fn register(state: &AppState, input: RegistrationInput) -> ApiResult<R
                         token_expires_at: None,
                     },
                     None,
+                    state.clock.now(),
                 )
                 .await?;
             return Err(lookalike_refusal(&domain, &verdict));
@@ -244,10 +245,13 @@ pub async fn register(state: &AppState, input: RegistrationInput) -> ApiResult<R
         })?;
     let token = random_hex(32);
     let link = format!("{}/register/verify?token={token}", state.config.public_url);
-    let mail = OutgoingMail {
-        to: email.clone(),
+    let mail = NewMail {
+        kind: "email_verification".into(),
+        recipient: email.clone(),
         subject: "Verify your e-mail address for Custodian".into(),
-        body: format!(
+        request_id: None,
+        send_after: None,
+        body_text: format!(
             "Hello {name},\n\nsomeone (we hope you) registered this address as an officer's \
              account on Custodian, the provider's portal for legal process.\n\nTo verify the \
              address, open this link within {} hours:\n\n{link}\n\nIf it was not you, ignore \
@@ -270,11 +274,13 @@ pub async fn register(state: &AppState, input: RegistrationInput) -> ApiResult<R
                 lookalike_of: None,
                 lookalike_reasons: Vec::new(),
                 token_hash: Some(digest(&token)),
-                token_expires_at: Some(Utc::now() + state.config.verification_ttl),
+                token_expires_at: Some(state.clock.now() + state.config.verification_ttl),
             },
             Some(mail),
+            state.clock.now(),
         )
         .await?;
+    state.jobs_waker.notify_one();
     Ok(record)
 }
 
@@ -295,7 +301,7 @@ pub async fn verify_token(state: &AppState, token: &str) -> ApiResult<Registrati
     match state
         .store
         .accounts()
-        .verify_registration(&digest(token), Utc::now())
+        .verify_registration(&digest(token), state.clock.now())
         .await
     {
         Err(custodian_store::StoreError::NotFound) => Err(invalid_link()),
@@ -513,7 +519,7 @@ pub async fn sessions(
     let found = state
         .store
         .accounts()
-        .list_sessions(caller.user.id, Utc::now())
+        .list_sessions(caller.user.id, state.clock.now())
         .await?;
     Ok(Json(
         found

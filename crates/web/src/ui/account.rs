@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::Response;
-use chrono::Utc;
 use custodian_store::Actor;
 
 use super::signin::RecoveryCodesPage;
@@ -36,7 +35,7 @@ struct AccountPage {
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
     let accounts = state.store.accounts();
     let user = &viewer.caller.user;
-    let sessions = match accounts.list_sessions(user.id, Utc::now()).await {
+    let sessions = match accounts.list_sessions(user.id, state.clock.now()).await {
         Ok(s) => s,
         Err(e) => return super::page_error(e.into()),
     };

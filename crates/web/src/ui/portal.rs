@@ -80,11 +80,15 @@ fn serving(viewer: &Viewer) -> (bool, String) {
 }
 
 /// The deadline in words and its class: overdue, due soon, or on time; none once answered.
-fn due(status: RequestStatus, respond_by: chrono::DateTime<Utc>) -> (String, &'static str) {
+fn due(
+    status: RequestStatus,
+    respond_by: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+) -> (String, &'static str) {
     if !status.is_open() {
         return ("— (finished)".into(), "");
     }
-    let u = urgency(respond_by, Utc::now());
+    let u = urgency(respond_by, now);
     let class = match u {
         Urgency::Overdue => "due-overdue",
         Urgency::DueSoon => "due-soon",
@@ -124,7 +128,7 @@ pub async fn home(
         Ok(p) => p,
         Err(e) => return super::page_error(e.into()),
     };
-    let now = Utc::now();
+    let now = state.clock.now();
     let counts = Counts {
         open: page.items.iter().filter(|r| r.status.is_open()).count(),
         question: page
@@ -143,7 +147,7 @@ pub async fn home(
         .items
         .iter()
         .map(|r| {
-            let (due_text, due_class) = due(r.status, r.respond_by);
+            let (due_text, due_class) = due(r.status, r.respond_by, now);
             Row {
                 id: r.id.to_string(),
                 number: r.number.clone(),
@@ -627,8 +631,8 @@ fn preview_html(state: &AppState, f: &ServeFields) -> String {
         },
         Ok(intake) => {
             // A preview is not a submission: it runs on what is there, checked or not.
-            let case = PolicyCase::from_request(&NewLegalRequest { intake }, Utc::now());
-            let a = evaluate(&state.policy, &case, Utc::now());
+            let case = PolicyCase::from_request(&NewLegalRequest { intake }, state.clock.now());
+            let a = evaluate(&state.policy, &case, state.clock.now());
             PreviewFragment {
                 problem: None,
                 route: route_words(a.route).to_string(),

@@ -161,7 +161,7 @@ async fn fail(
     user: Option<uuid::Uuid>,
     stage: &'static str,
 ) -> SignInError {
-    let now = Utc::now();
+    let now = state.clock.now();
     match state
         .store
         .accounts()
@@ -183,7 +183,7 @@ pub async fn check_password(state: &AppState, email: &str, pw: &str) -> Result<U
     if let Some(until) = state
         .store
         .accounts()
-        .locked_until(&key, Utc::now())
+        .locked_until(&key, state.clock.now())
         .await?
     {
         return Err(SignInError::Locked(until));
@@ -286,7 +286,7 @@ pub async fn second_factor(
     };
     let key = account::account_key(&s.user.email);
     let accounts = state.store.accounts();
-    let now = Utc::now();
+    let now = state.clock.now();
     let again = |status: StatusCode, error: String| {
         render_status(
             status,
@@ -407,7 +407,7 @@ pub async fn enrol(
         Err(e) => return super::page_error(e.into()),
     };
     let typed = form.get("code").unwrap_or("");
-    let Some(step) = totp::matching_step(&record.secret, typed, Utc::now()) else {
+    let Some(step) = totp::matching_step(&record.secret, typed, state.clock.now()) else {
         let error =
             "That code does not match. Check the app's clock and type the code it shows now.";
         return render_status(
