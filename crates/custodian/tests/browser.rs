@@ -39,42 +39,43 @@ async fn an_officer_registers_enrols_and_serves_a_subpoena() {
         "+1 217 555 0100",
         "--verified",
     ]);
-    let server = env.serve();
+    // The server sends its mail to a real SMTP server on loopback.
+    let sink = custodian_jobs::testing::SmtpSink::start().unwrap();
+    let mut command = env.command();
+    command.env("CUSTODIAN_SMTP_URL", sink.url());
+    let server = common::Server::start(command);
     let base = server.base.clone();
     let shots = screenshot_dir();
     let email = "det.alvarez@springfieldpd.gov";
     let password = "correct horse battery staple";
 
+    // Register.
     browser.window(1280, 800).await;
-    let mut c = env.command();
-    use std::io::Write;
-    let mut child = c
-        .args([
-            "admin",
-            "user",
-            "create",
-            "--email",
-            email,
-            "--name",
-            "Det. Maria Alvarez",
-            "--role",
-            "agency_officer",
-            "--agency",
-            "Springfield Police Department",
-            "--password-stdin",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    browser.goto(&format!("{base}/signin")).await;
+    browser.goto(&format!("{base}/register")).await;
+    browser.fill("#email", email).await;
+    browser.fill("#name", "Det. Maria Alvarez").await;
+    browser.fill("#password", password).await;
+    browser
+        .click(&browser.find("form button[type=submit]").await)
+        .await;
+    let h1 = browser.text(&browser.find("h1").await).await;
+    assert_eq!(h1, "Check your e-mail", "{}", browser.source().await);
+
+    // Verify the address with the link from the mail.
+    let mails = sink.wait_for(1, std::time::Duration::from_secs(30));
+    let mail = mails
+        .iter()
+        .find(|m| m.header("To").unwrap_or_default().contains(email));
+    let link = mail
+        .and_then(|m| m.link_containing("/register/verify?token="))
+        .expect("the verification mail with its link");
+    assert!(link.starts_with(&base), "{link}");
+    browser.goto(&link).await;
+    browser
+        .click(&browser.find("form button[type=submit]").await)
+        .await;
+    browser.wait_for_url("/signin").await;
+
     // Sign in, enrol the authenticator (the test computes the codes), keep the recovery codes.
     browser.fill("#email", email).await;
     browser.fill("#password", password).await;
@@ -82,6 +83,7 @@ async fn an_officer_registers_enrols_and_serves_a_subpoena() {
         .click(&browser.find("form button[type=submit]").await)
         .await;
     browser.wait_for_url("/signin/enrol").await;
+    browser.screenshot(&shots, "enrol").await;
     let secret = browser.text(&browser.find("#totp-secret").await).await;
     let secret = totp::base32_decode(&secret).expect("a base32 secret");
     browser
