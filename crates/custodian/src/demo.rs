@@ -428,6 +428,44 @@ pub async fn fill(
             }
             requests += 1;
         }
+        // The portal's demonstration officer has work in hand, not only history.
+        if a.name == "Springfield Police Department" {
+            let reviewer = Actor::User(reviewer_ids[0]);
+            let open = [
+                (
+                    LegalProcess::Subpoena,
+                    2,
+                    RequestStatus::ClarificationRequested,
+                ),
+                (LegalProcess::SearchWarrant, 5, RequestStatus::InReview),
+                (LegalProcess::Preservation, 1, RequestStatus::Received),
+            ];
+            for (process, age_days, target) in open {
+                let record = demo_request(
+                    store, blobs, config, &mut rng, a, agency.id, officer, process, age_days,
+                )
+                .await?;
+                for step in path_to(target) {
+                    store
+                        .transition(&reviewer, Scope::Provider, record.id, *step, None)
+                        .await?;
+                }
+                if target == RequestStatus::ClarificationRequested {
+                    store
+                        .add_message(
+                            &reviewer,
+                            Scope::Provider,
+                            record.id,
+                            false,
+                            "Thank you for the subpoena. Its first page and its attachment \
+                             name different periods; please confirm the date range, and its \
+                             time zone, so that we search the right records.",
+                        )
+                        .await?;
+                }
+                requests += 1;
+            }
+        }
     }
     accounts(store).await?;
     Ok(Some(DemoSummary { logins, requests }))
