@@ -141,12 +141,13 @@ pub fn otpauth_uri(secret: &[u8], account: &str) -> String {
 /// The QR code of the URI as an SVG image (dark modules on white, with a quiet zone).
 pub fn qr_svg(uri: &str) -> Option<String> {
     let code = qrcode::QrCode::new(uri.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-    )
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    // Inline in HTML the XML declaration is noise: keep the <svg> element only.
+    svg.find("<svg").map(|at| svg[at..].to_string())
 }
 
 #[cfg(test)]
@@ -186,6 +187,6 @@ mod tests {
     #[test]
     fn the_qr_code_is_svg() {
         let svg = qr_svg(&otpauth_uri(b"12345678901234567890", "a@b.gov")).unwrap();
-        assert!(svg.contains("<svg"));
+        assert!(svg.starts_with("<svg"));
     }
 }
