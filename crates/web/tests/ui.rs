@@ -1272,3 +1272,53 @@ async fn registration_is_verified_by_the_mailed_link_once() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_officer_of_an_unverified_agency_is_told_why_and_cannot_serve() {
+    for s in servers("an_officer_of_an_unverified_agency").await {
+        let pending = s
+            .store
+            .create_agency(
+                &Actor::System("test".into()),
+                NewAgency {
+                    name: "Riverside County Sheriff".into(),
+                    country: Country::US,
+                    kind: AgencyKind::LocalPolice,
+                    status: AgencyStatus::Pending,
+                    phone: None,
+                    domains: vec!["riversidesheriff.gov".into()],
+                },
+            )
+            .await
+            .unwrap();
+        let (mut b, _) = signed_in(&s, &pending, "nguyen").await;
+        let form = b.get("/portal/serve").await;
+        assert!(
+            form.body.contains("has not been verified yet"),
+            "the form says why"
+        );
+        let r = b
+            .post_multipart(
+                "/portal/serve",
+                serve_form(&form.csrf(), "subpoena", "a@example.com"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(
+            r.body.contains("Please correct this"),
+            "the form is shown again with the reason"
+        );
+        let listed = s
+            .store
+            .list_requests(
+                Scope::Agency(pending.id),
+                &RequestFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.total, 0);
+    }
+}
