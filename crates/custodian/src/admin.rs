@@ -279,8 +279,7 @@ pub fn new_user(
         (false, None) => None,
     };
     let password_hash = match password {
-        Some(p) if p.chars().count() < 12 => bail!("the password needs at least 12 characters"),
-        Some(p) => Some(hash_password(p)?),
+        Some(p) => Some(custodian_web::account::password::hash(p).map_err(|e| anyhow!("{e}"))?),
         None => None,
     };
     Ok(NewUser {
@@ -290,15 +289,6 @@ pub fn new_user(
         agency_id,
         password_hash,
     })
-}
-
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow!("hashing the password: {e}"))
 }
 
 /// Issues a new token for the user with this e-mail address and stores only its hash.

@@ -42,6 +42,11 @@ impl DemoSummary {
             self.requests
         );
         println!("Every demo account's password is: {DEMO_PASSWORD}");
+        println!(
+            "Web sign-in: {url}/signin with an address below and that password; the first \
+             sign-in sets up an authenticator app (the page shows the key: any TOTP app, or \
+             `oathtool --totp -b KEY`)."
+        );
         println!("API tokens (send as 'Authorization: Bearer <token>'):");
         for l in &self.logins {
             println!("  {:<18} {:<40} {}", l.role, l.email, l.token);
@@ -423,8 +428,117 @@ pub async fn fill(
             }
             requests += 1;
         }
+        // The portal's demonstration officer has work in hand, not only history.
+        if a.name == "Springfield Police Department" {
+            let reviewer = Actor::User(reviewer_ids[0]);
+            let open = [
+                (
+                    LegalProcess::Subpoena,
+                    2,
+                    RequestStatus::ClarificationRequested,
+                ),
+                (LegalProcess::SearchWarrant, 5, RequestStatus::InReview),
+                (LegalProcess::Preservation, 1, RequestStatus::Received),
+            ];
+            for (process, age_days, target) in open {
+                let record = demo_request(
+                    store, blobs, config, &mut rng, a, agency.id, officer, process, age_days,
+                )
+                .await?;
+                for step in path_to(target) {
+                    store
+                        .transition(&reviewer, Scope::Provider, record.id, *step, None)
+                        .await?;
+                }
+                if target == RequestStatus::ClarificationRequested {
+                    store
+                        .add_message(
+                            &reviewer,
+                            Scope::Provider,
+                            record.id,
+                            false,
+                            "Thank you for the subpoena. Its first page and its attachment \
+                             name different periods; please confirm the date range, and its \
+                             time zone, so that we search the right records.",
+                        )
+                        .await?;
+                }
+                requests += 1;
+            }
+        }
     }
+    accounts(store).await?;
     Ok(Some(DemoSummary { logins, requests }))
+}
+
+/// The web accounts' side of the demo: a supervisor following some of a detective's
+/// requests, a registration from an unknown agency waiting for the admin, and a flagged
+/// attempt from a domain that imitates Springfield's.
+async fn accounts(store: &DynStore) -> anyhow::Result<()> {
+    use custodian_core::AgencyKind;
+    use custodian_store::{ClaimedAgency, NewRegistration, RegistrationStatus, RequestFilter};
+    let detective = store
+        .find_user_by_email("det.alvarez@springfieldpd.gov")
+        .await?;
+    let sergeant = store
+        .find_user_by_email("sgt.okafor@springfieldpd.gov")
+        .await?;
+    let agency = detective.agency_id.context("the detective's agency")?;
+    let page = store
+        .list_requests(
+            Scope::Agency(agency),
+            &RequestFilter {
+                status: None,
+                limit: 3,
+                offset: 0,
+            },
+        )
+        .await?;
+    for r in &page.items {
+        store
+            .accounts()
+            .add_follower(
+                &Actor::User(detective.id),
+                Scope::Agency(agency),
+                r.id,
+                sergeant.id,
+            )
+            .await?;
+    }
+    let system = Actor::System("demo".into());
+    let registration = |email: &str, name: &str| NewRegistration {
+        email: email.into(),
+        name: name.into(),
+        password_hash: None,
+        agency_id: None,
+        claimed: None,
+        status: RegistrationStatus::AwaitingApproval,
+        lookalike_of: None,
+        lookalike_reasons: Vec::new(),
+        token_hash: None,
+        token_expires_at: None,
+    };
+    let mut waiting = registration("lt.hoover@ogdenvillepd.gov", "Lt. Sam Hoover");
+    waiting.password_hash = Some(custodian_web::account::password::hash(DEMO_PASSWORD)?);
+    waiting.claimed = Some(ClaimedAgency {
+        name: "Ogdenville Police Department".into(),
+        country: Country::US,
+        kind: AgencyKind::LocalPolice,
+        phone: Some("+1 217 555 0177".into()),
+    });
+    store
+        .accounts()
+        .create_registration(&system, waiting, None, chrono::Utc::now())
+        .await?;
+    let mut lookalike = registration("chief@springfie1dpd.gov", "Chief C. Wiggum");
+    lookalike.status = RegistrationStatus::Lookalike;
+    lookalike.lookalike_of = Some("springfieldpd.gov".into());
+    lookalike.lookalike_reasons = vec!["character_swap".into()];
+    store
+        .accounts()
+        .create_registration(&system, lookalike, None, chrono::Utc::now())
+        .await?;
+    Ok(())
 }
 
 /// A reviewer's decision as the demo's legal team would make it: everything the law lets the

@@ -25,12 +25,13 @@ pub struct ServeArgs {
     /// The largest document accepted in one upload, in MiB.
     #[arg(long, env = "CUSTODIAN_MAX_DOCUMENT_MIB")]
     max_document_mib: Option<usize>,
+    /// The address people reach the server at (links in e-mails; https makes cookies Secure).
+    /// Default: the listening address.
+    #[arg(long, env = "CUSTODIAN_PUBLIC_URL")]
+    public_url: Option<String>,
     /// The policy profile: a built-in name (provider-default, notify-all) or a TOML file.
     #[arg(long, env = "CUSTODIAN_POLICY_PROFILE")]
     policy_profile: Option<String>,
-    /// Where people reach this server, for links in mail (default: the listen address).
-    #[arg(long, env = "CUSTODIAN_PUBLIC_URL")]
-    public_url: Option<String>,
     /// Do not run background jobs in this process (another instance runs them).
     #[arg(long, env = "CUSTODIAN_NO_JOBS")]
     no_jobs: bool,
@@ -56,6 +57,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
+    let public_url = args
+        .public_url
+        .or(settings.public_url.clone())
+        .unwrap_or_else(|| url.clone());
+    anyhow::ensure!(
+        public_url.starts_with("http://") || public_url.starts_with("https://"),
+        "--public-url must start with http:// or https://"
+    );
+    let config = config.with_public_url(&public_url);
 
     let demo = if args.demo {
         crate::demo::fill(&store, &blobs, &config).await?
@@ -75,12 +85,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .or(settings.policy_profile.as_deref()),
     )?;
     println!("  policy profile: {}", policy.name);
-    config.public_url = args
-        .public_url
-        .or(settings.public_url.clone())
-        .unwrap_or_else(|| url.clone())
-        .trim_end_matches('/')
-        .to_string();
     let clock: DynClock = Arc::new(SystemClock);
     let mailer = settings.mailer()?;
     let runner = JobRunner::new(store.clone(), clock.clone()).handle(SendMail::new(
@@ -98,6 +102,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("  mail:     {}", mailer.describe());
     println!("{}", crate::customer_data::describe_source(&settings).await);
     println!("  OpenAPI:  {url}/api/v1/openapi.json");
+    println!("  sign in:  {public_url}/signin");
     match demo {
         Some(d) => d.print(&url),
         None if args.demo => println!("  demo: the data directory was not empty; nothing added"),

@@ -4,6 +4,7 @@
 //!
 //! Every state-changing method appends its audit entry in the same transaction as the change.
 
+mod account_sql;
 mod blobs;
 pub mod clock;
 mod error;
@@ -23,6 +24,11 @@ use async_trait::async_trait;
 use custodian_core::{AgencyStatus, RequestStatus};
 use uuid::Uuid;
 
+pub use account_sql::{
+    AccountStore, ClaimedAgency, Failure, FollowerRecord, NewRegistration, NewSession,
+    RegistrationRecord, RegistrationStatus, SessionRecord, SessionStage, ThrottlePolicy,
+    TotpRecord, MAX_FOLLOWERS,
+};
 pub use blobs::{sha256_hex, Blobs};
 pub use clock::{Clock, DynClock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreResult};
@@ -148,6 +154,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The transparency report's facts and counters (`report_sql.rs`).
     fn reports(&self) -> &dyn ReportStore;
+
+    /// Web accounts: sessions, second factor, throttling, registration, followers
+    /// (`account_sql.rs`).
+    fn accounts(&self) -> &dyn AccountStore;
     /// Background jobs (`jobs_sql.rs`).
     fn jobs(&self) -> &dyn JobQueue;
     /// E-mail waiting to be sent, and what was sent (`jobs_sql.rs`).

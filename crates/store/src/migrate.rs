@@ -28,6 +28,11 @@ pub const SQLITE: &[Migration] = &[
         name: "jobs_mail",
         sql: include_str!("../migrations/sqlite/0004_jobs_mail.sql"),
     },
+    Migration {
+        version: 5,
+        name: "accounts",
+        sql: include_str!("../migrations/sqlite/0005_accounts.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -50,6 +55,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "jobs_mail",
         sql: include_str!("../migrations/postgres/0004_jobs_mail.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "accounts",
+        sql: include_str!("../migrations/postgres/0005_accounts.sql"),
     },
 ];
 

@@ -1192,6 +1192,10 @@ macro_rules! impl_store {
                 self
             }
 
+            fn accounts(&self) -> &dyn AccountStore {
+                self
+            }
+
             async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
                 let rows = sqlx::query(
                     "SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size",

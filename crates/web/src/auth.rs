@@ -1,13 +1,15 @@
 //! Who is asking. API clients present a bearer token that an admin issued; only its SHA-256 is
-//! stored, so a copy of the database does not hand out working tokens.
+//! stored, so a copy of the database does not hand out working tokens. Browsers present a
+//! session cookie (see `session.rs`), so the JSON API works from the pages too.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use custodian_core::{AgencyStatus, Role};
-use custodian_store::{Actor, Scope, StoreError, User};
+use custodian_store::{Actor, Scope, SessionStage, StoreError, User};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::session::{csrf_refused, is_unsafe, same_token, MaybeSession, CSRF_HEADER};
 use crate::AppState;
 
 /// Prefix of every token Custodian issues, so that a leaked one is easy to recognise.
@@ -73,15 +75,50 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The caller a signed-in browser session stands for.
+    pub async fn of_user(state: &AppState, user: User) -> Result<Caller, ApiError> {
+        let agency_status = match user.agency_id {
+            Some(a) if user.role.is_agency_side() => Some(state.store.get_agency(a).await?.status),
+            _ => None,
+        };
+        Ok(Caller {
+            scope: Scope::of(&user),
+            user,
+            agency_status,
+        })
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// A bearer token (API clients), or else a complete browser session; a cookie-authenticated
+    /// unsafe request must carry the session's CSRF token in `X-CSRF-Token`.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("send 'Authorization: Bearer <token>'"))?;
+            .and_then(|v| v.to_str().ok());
+        let Some(header) = header else {
+            let MaybeSession(session) = MaybeSession::from_request_parts(parts, state).await?;
+            let session = session
+                .filter(|s| s.stage() == SessionStage::Full)
+                .ok_or_else(|| {
+                    ApiError::unauthorized("send 'Authorization: Bearer <token>' or sign in")
+                })?;
+            if is_unsafe(&parts.method) {
+                let sent = parts
+                    .headers
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !same_token(sent, session.csrf()) {
+                    return Err(csrf_refused());
+                }
+            }
+            return Caller::of_user(state, session.user).await;
+        };
         let token = header
             .strip_prefix("Bearer ")
             .map(str::trim)
@@ -96,14 +133,6 @@ impl FromRequestParts<AppState> for Caller {
             }
             Err(e) => return Err(e.into()),
         };
-        let agency_status = match user.agency_id {
-            Some(a) if user.role.is_agency_side() => Some(state.store.get_agency(a).await?.status),
-            _ => None,
-        };
-        Ok(Caller {
-            scope: Scope::of(&user),
-            user,
-            agency_status,
-        })
+        Caller::of_user(state, user).await
     }
 }

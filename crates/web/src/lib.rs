@@ -1,11 +1,16 @@
 //! Custodian's HTTP front end: the agency API under `/api/v1`, described by an OpenAPI 3.1
-//! document generated from these handlers, and the health check.
+//! document generated from these handlers, the server-rendered pages (`ui`, see
+//! docs/web-ui.md), and the health check.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod error;
 mod json;
+pub mod session;
+mod static_files;
 pub mod transparency;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -27,8 +32,25 @@ pub struct WebConfig {
     pub max_documents: usize,
     /// Working days for deadlines.
     pub calendar: BusinessCalendar,
-    /// Where people reach this server, for links in e-mails (no trailing slash).
+    /// The address people reach this server at, for links in e-mails (no trailing slash).
     pub public_url: String,
+    /// Mark cookies `Secure` (and `__Host-`): on when the public URL is https.
+    pub cookie_secure: bool,
+    /// Idle and absolute session lifetimes.
+    pub sessions: session::SessionPolicy,
+    /// Failed sign-ins before a temporary lock, and its length.
+    pub throttle: custodian_store::ThrottlePolicy,
+    /// How long an e-mail verification link works.
+    pub verification_ttl: chrono::Duration,
+}
+
+impl WebConfig {
+    /// Sets the public URL and, from its scheme, whether cookies are `Secure`.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = url.trim_end_matches('/').to_string();
+        self.cookie_secure = self.public_url.starts_with("https://");
+        self
+    }
 }
 
 impl Default for WebConfig {
@@ -39,6 +61,10 @@ impl Default for WebConfig {
             max_documents: 10,
             calendar: BusinessCalendar::us_federal(year - 2..=year + 2),
             public_url: "http://127.0.0.1:8080".into(),
+            cookie_secure: false,
+            sessions: session::SessionPolicy::default(),
+            throttle: custodian_store::ThrottlePolicy::default(),
+            verification_ttl: chrono::Duration::hours(24),
         }
     }
 }
@@ -93,6 +119,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
         .merge(transparency::routes())
+        .merge(ui::routes())
+        .merge(static_files::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

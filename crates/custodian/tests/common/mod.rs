@@ -1,6 +1,8 @@
 //! Drives the real `custodian` binary: set-up through its CLI, the server on a free port.
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,11 +1,13 @@
 //! The JSON API under `/api/v1`, grouped by resource.
 
+pub mod accounts;
+pub mod followers;
 pub mod outbox;
 pub mod policy;
 pub mod requests;
 pub mod review;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -18,7 +20,8 @@ use crate::AppState;
         title = "Custodian API",
         description = "Serve legal process on the provider, follow it, and exchange messages with \
                        its legal team. Every call needs a bearer token issued by the provider's \
-                       admin; an agency sees only its own requests.",
+                       admin, or a signed-in browser session (whose unsafe calls carry the \
+                       X-CSRF-Token header); an agency sees only its own requests.",
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
@@ -43,6 +46,17 @@ use crate::AppState;
         review::approve,
         review::show_decision,
         review::list_letters,
+        followers::list,
+        followers::add,
+        followers::remove,
+        followers::timeline,
+        accounts::create,
+        accounts::verify,
+        accounts::list,
+        accounts::approve,
+        accounts::refuse,
+        accounts::sessions,
+        accounts::sign_out_everywhere,
         outbox::list,
         outbox::show,
         outbox::resend,
@@ -54,6 +68,7 @@ use crate::AppState;
         (name = "requests", description = "Legal requests served by an agency"),
         (name = "policy", description = "What the provider's policy engine says about a demand"),
         (name = "review", description = "The provider's legal team works the queue"),
+        (name = "accounts", description = "Registration of officers, approval, browser sessions"),
         (name = "admin", description = "Administration: the mail outbox and background jobs")
     )
 )]
@@ -103,6 +118,25 @@ pub fn routes() -> Router<AppState> {
         .route("/review/requests/{id}/redirect", post(review::redirect))
         .route("/review/requests/{id}/decide", post(review::decide))
         .route("/review/requests/{id}/approve", post(review::approve))
+        .route(
+            "/requests/{id}/followers",
+            get(followers::list).post(followers::add),
+        )
+        .route(
+            "/requests/{id}/followers/{user_id}",
+            delete(followers::remove),
+        )
+        .route("/requests/{id}/timeline", get(followers::timeline))
+        .route("/registrations", post(accounts::create))
+        .route("/registrations/verify", post(accounts::verify))
+        .route("/admin/registrations", get(accounts::list))
+        .route("/admin/registrations/{id}/approve", post(accounts::approve))
+        .route("/admin/registrations/{id}/refuse", post(accounts::refuse))
+        .route("/sessions", get(accounts::sessions))
+        .route(
+            "/sessions/sign-out-everywhere",
+            post(accounts::sign_out_everywhere),
+        )
         .route("/admin/outbox", get(outbox::list))
         .route("/admin/outbox/{id}", get(outbox::show))
         .route("/admin/outbox/{id}/resend", post(outbox::resend))

@@ -82,7 +82,7 @@ impl From<&DocumentRecord> for DocumentView {
 }
 
 impl RequestView {
-    fn new(r: RequestRecord, with_documents: bool) -> Self {
+    pub fn new(r: RequestRecord, with_documents: bool) -> Self {
         let i = r.intake;
         RequestView {
             id: r.id,
@@ -123,9 +123,9 @@ pub struct SubmitForm {
 const MAX_REQUEST_JSON: usize = 1024 * 1024;
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
-struct Upload {
-    file_name: String,
-    bytes: Bytes,
+pub(crate) struct Upload {
+    pub(crate) file_name: String,
+    pub(crate) bytes: Bytes,
 }
 
 /// Serve legal process: a `request` part (JSON) and one or more `document` parts (PDF).
@@ -187,17 +187,10 @@ pub async fn submit(
                         ),
                     ));
                 }
-                let file_name = clean_file_name(field.file_name());
+                let file_name = field.file_name().map(str::to_string);
                 let bytes =
                     read_limited(&mut field, state.config.max_document_bytes, "document").await?;
-                if !is_pdf(&bytes) {
-                    return Err(ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "not_a_pdf",
-                        format!("document: '{file_name}' is not a PDF file (only PDF is accepted)"),
-                    ));
-                }
-                uploads.push(Upload { file_name, bytes });
+                uploads.push(check_document(file_name.as_deref(), bytes)?);
             }
             other => {
                 return Err(ApiError::bad_request(
@@ -229,7 +222,52 @@ pub async fn submit(
         fingerprint: fingerprint(&request_json, &uploads),
         key,
     });
+    let (record, replayed) =
+        store_submission(&state, &caller, agency_id, intake, uploads, idempotency).await?;
+    let location = format!("/api/v1/requests/{}", record.id);
+    let mut response = (StatusCode::CREATED, Json(RequestView::new(record, true))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
 
+/// Checks one uploaded document: a PDF by content, within the size limit already enforced
+/// while reading. The API and the portal's serve form both use it.
+pub(crate) fn check_document(file_name: Option<&str>, bytes: Bytes) -> ApiResult<Upload> {
+    let file_name = clean_file_name(file_name);
+    if !is_pdf(&bytes) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_a_pdf",
+            format!("document: '{file_name}' is not a PDF file (only PDF is accepted)"),
+        ));
+    }
+    Ok(Upload { file_name, bytes })
+}
+
+/// Stores a validated demand with its documents: the blobs first (durable before any row
+/// points at them), then the request, its documents and its audit entry in one transaction.
+/// The one path by which legal process is received, from the API and from the portal.
+pub(crate) async fn store_submission(
+    state: &AppState,
+    caller: &Caller,
+    agency_id: Uuid,
+    intake: custodian_core::NewLegalRequest,
+    uploads: Vec<Upload>,
+    idempotency: Option<IdempotencyKey>,
+) -> ApiResult<(RequestRecord, bool)> {
+    if uploads.is_empty() {
+        return Err(ApiError::field(FieldError::new(
+            "document",
+            "attach the served legal process as at least one PDF 'document' part",
+        )));
+    }
     let mut documents = Vec::with_capacity(uploads.len());
     for u in uploads {
         let blob = state.blobs.put(u.bytes).await?;
@@ -262,21 +300,10 @@ pub async fn submit(
             },
         )
         .await?;
-    let (record, replayed) = match submission {
+    Ok(match submission {
         Submission::Created(r) => (r, false),
         Submission::Replayed(r) => (r, true),
-    };
-    let location = format!("/api/v1/requests/{}", record.id);
-    let mut response = (StatusCode::CREATED, Json(RequestView::new(record, true))).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    })
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
@@ -307,7 +334,7 @@ fn fingerprint(request_json: &[u8], uploads: &[Upload]) -> String {
     hex::encode(h.finalize())
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
@@ -325,7 +352,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 /// Reads one part, refusing it as soon as it passes `limit` bytes.
-async fn read_limited(
+pub(crate) async fn read_limited(
     field: &mut axum::extract::multipart::Field<'_>,
     limit: usize,
     name: &str,
@@ -417,7 +444,7 @@ pub async fn list(
 }
 
 /// A path id; anything that is not a UUID is simply not found.
-fn path_id(raw: &str) -> ApiResult<Uuid> {
+pub(crate) fn path_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found())
 }
 
@@ -612,18 +639,30 @@ pub async fn withdraw(
     body: Bytes,
 ) -> ApiResult<Json<RequestView>> {
     let id = path_id(&id)?;
+    let w: Withdrawal = if body.is_empty() {
+        Withdrawal::default()
+    } else {
+        parse_json(&body, "body")?
+    };
+    let record = withdraw_request(&state, &caller, id, w.reason.as_deref()).await?;
+    Ok(Json(RequestView::new(record, true)))
+}
+
+/// Withdraws a request for its agency, the reason (the agency's own words) going into the
+/// conversation rather than the audit log. The API and the request page both come here.
+pub(crate) async fn withdraw_request(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    reason: Option<&str>,
+) -> ApiResult<RequestRecord> {
     if !caller.is_agency() {
         return Err(ApiError::forbidden(
             "agency_only",
             "only the serving agency withdraws a request",
         ));
     }
-    let w: Withdrawal = if body.is_empty() {
-        Withdrawal::default()
-    } else {
-        parse_json(&body, "body")?
-    };
-    let reason = w.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > MAX_MESSAGE) {
         return Err(FieldError::new("reason", format!("at most {MAX_MESSAGE} characters")).into());
     }
@@ -637,7 +676,6 @@ pub async fn withdraw(
             None,
         )
         .await?;
-    // The reason is the agency's own words: it goes in the conversation, not the audit log.
     if let Some(reason) = reason {
         state
             .store
@@ -651,5 +689,5 @@ pub async fn withdraw(
             .await?;
         record = state.store.get_request(caller.scope, id).await?;
     }
-    Ok(Json(RequestView::new(record, true)))
+    Ok(record)
 }
