@@ -1,5 +1,7 @@
 //! A minimal PDF writer: real PDF 1.4 that viewers open, built without a PDF library. Text
 //! only, in a fixed-width font so that tables line up, over as many US Letter pages as needed.
+//! The font uses WinAnsiEncoding, so Latin-1 letters (names such as "José García" on a
+//! certificate) print as themselves; anything beyond Latin-1 prints as '?'.
 
 const LINES_PER_PAGE: usize = 60;
 
@@ -14,7 +16,8 @@ pub fn text_pdf(lines: &[String]) -> Vec<u8> {
     let mut objects = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
         String::new(),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>".to_string(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>"
+            .to_string(),
     ];
     let mut kids = Vec::new();
     for page in &pages {
@@ -65,12 +68,15 @@ pub fn text_pdf(lines: &[String]) -> Vec<u8> {
     out
 }
 
-/// PDF string literal escaping; anything outside printable ASCII becomes '?'.
+/// PDF string literal escaping. Latin-1 letters are written as octal escapes, which
+/// WinAnsiEncoding maps to the same characters from U+00A0 up; anything else outside printable
+/// ASCII becomes '?'.
 fn escape(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '(' | ')' | '\\' => format!("\\{c}"),
             c if c.is_ascii() && !c.is_ascii_control() => c.to_string(),
+            c if ('\u{a0}'..='\u{ff}').contains(&c) => format!("\\{:03o}", c as u32),
             _ => "?".to_string(),
         })
         .collect()
@@ -95,5 +101,14 @@ mod tests {
         assert!(pdf[startxref..].starts_with(b"xref"));
         assert!(text.contains("/Count 3"));
         assert!(text.contains("line 129 \\(x\\)"));
+    }
+
+    #[test]
+    fn latin1_letters_are_kept_and_others_replaced() {
+        assert_eq!(escape("José García"), "Jos\\351 Garc\\355a");
+        assert_eq!(escape("Łódź €"), "?\\363d? ?");
+        let pdf = String::from_utf8_lossy(&text_pdf(&["Müller".to_string()])).to_string();
+        assert!(pdf.contains("/Encoding /WinAnsiEncoding"));
+        assert!(pdf.contains("(M\\374ller) '"));
     }
 }
