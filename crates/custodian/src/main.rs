@@ -7,6 +7,7 @@ mod customer_data;
 mod demo;
 mod import_cmd;
 mod policy_cmd;
+mod production_cmd;
 mod report_cmd;
 mod serve;
 
@@ -62,6 +63,11 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// Load historical requests from a CSV file into the transparency counters.
     Import(import_cmd::ImportArgs),
+    /// Check a production package as the agency receives it.
+    Production {
+        #[command(subcommand)]
+        command: production_cmd::ProductionCommand,
+    },
 }
 
 /// Prints a line of output; a reader that went away (`| head`) is not an error worth a panic.
@@ -112,5 +118,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy { profile, command } => policy_cmd::run(profile.as_deref(), command),
         Command::Report(args) => report_cmd::run(args).await,
         Command::Import(args) => import_cmd::run(args).await,
+        Command::Production { command } => Ok(production_cmd::run(command)),
     }
 }
