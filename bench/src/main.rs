@@ -6,6 +6,7 @@ mod bare;
 mod cpu;
 mod intake;
 mod load;
+mod package;
 mod pdf;
 mod server;
 mod stats;
@@ -26,6 +27,12 @@ enum Command {
     /// Submissions of legal process (POST /api/v1/requests with a PDF) against a bare
     /// write-and-fsync handler, Custodian on SQLite and Custodian on PostgreSQL.
     Intake(intake::IntakeArgs),
+    /// Packaging a production of content files (age and AES ZIP) beside sha256sum over the
+    /// same files: throughput and peak memory.
+    Package(package::PackageArgs),
+    /// The packaging child process of `package` (not run by hand).
+    #[command(hide = true)]
+    PackageWorker(package::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +47,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Intake(args) => intake::run(args).await,
+            Command::Package(args) => package::run(args).await,
+            Command::PackageWorker(args) => package::worker(args).await,
         }
     });
     match result {
