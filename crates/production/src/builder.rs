@@ -17,9 +17,6 @@ use crate::verify::Discrepancy;
 use crate::{layout, path, AuditMaterial, Digest, PackageError, Protection, Record};
 use crate::{RequestFacts, SignOff};
 
-/// The buffer size for the package's own small files.
-const SMALL_CHUNK: usize = 64 * 1024;
-
 /// How the builder uses memory and disk.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -188,7 +185,7 @@ impl<W: AsyncWrite + Unpin + Send + 'static> PackageBuilder<W> {
         reader: R,
     ) -> Result<(Digest, u64), PackageError> {
         let pipeline = self.pipeline.as_ref().ok_or(PackageError::Failed)?;
-        stream_into(pipeline, self.options.chunk_size, path, size, reader).await
+        stream_into(pipeline, path, size, reader).await
     }
 
     /// Tears the pipeline down after an error. A [`PackageError::Failed`] from a stopped
@@ -323,10 +320,7 @@ impl<W: AsyncWrite + Unpin + Send + 'static> SealedPackage<W> {
             (layout::PUBLIC_KEY, key_text.as_bytes()),
         ] {
             let len = bytes.len() as u64;
-            if stream_into(&self.pipeline, SMALL_CHUNK, path, len, bytes)
-                .await
-                .is_err()
-            {
+            if stream_into(&self.pipeline, path, len, bytes).await.is_err() {
                 return Err(self.pipeline.failure().await);
             }
         }
@@ -347,7 +341,6 @@ impl<W: AsyncWrite + Unpin + Send + 'static> SealedPackage<W> {
 /// Reads `size` bytes from `reader` in chunks, hashing each and passing it on.
 async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpin>(
     pipeline: &Pipeline<W>,
-    chunk: usize,
     path: &str,
     size: u64,
     mut reader: R,
@@ -363,39 +356,40 @@ async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpi
     let mut hasher = Sha256::new();
     let mut total = 0u64;
     loop {
+        // Read into the buffer's spare capacity: nothing is zeroed first.
         let mut buf = pipeline.pool.take();
-        buf.resize(chunk, 0);
-        let mut filled = 0;
-        while filled < chunk {
-            let n = reader.read(&mut buf[filled..]).await.map_err(|source| {
-                PackageError::ReadRecord {
+        let mut ended = false;
+        while buf.len() < buf.capacity() {
+            let n = reader
+                .read_buf(&mut buf)
+                .await
+                .map_err(|source| PackageError::ReadRecord {
                     path: path.to_string(),
                     source,
-                }
-            })?;
+                })?;
             if n == 0 {
+                ended = true;
                 break;
             }
-            filled += n;
-            if total + filled as u64 > size {
+            if total + buf.len() as u64 > size {
                 return Err(PackageError::SizeMismatch {
                     path: path.to_string(),
                     declared: size,
-                    actual: total + filled as u64,
+                    actual: total + buf.len() as u64,
                 });
             }
         }
-        if filled == 0 {
+        if buf.is_empty() {
+            pipeline.pool.give(buf);
             break;
         }
-        buf.truncate(filled);
         hasher.update(&buf);
-        total += filled as u64;
+        total += buf.len() as u64;
         pipeline
             .send(Step::Data(buf))
             .await
             .map_err(|()| stopped())?;
-        if filled < chunk {
+        if ended {
             break;
         }
     }
