@@ -23,8 +23,10 @@ pub struct Options {
     /// Bytes per buffer passed between the stages (default 1 MiB: at 256 KiB the hand-offs
     /// between threads cost a measurable share of the time).
     pub chunk_size: usize,
-    /// Buffers that may wait between two stages (default 4). Memory for data in flight is
-    /// about `2 * chunk_size * (queue_depth + 2)`, whatever the size of the package.
+    /// Buffers that may wait between two stages (default 4). Memory for data in flight is at
+    /// most `chunk_size * (2 * queue_depth + 5)` (the buffers waiting in the two channels,
+    /// one in the hands of each stage, one being read ahead), whatever the size of the
+    /// package; a sink or a reader may keep a buffer of its own (a Tokio file does).
     pub queue_depth: usize,
     /// Where records of unknown size are spooled (default: the system's temporary directory).
     pub spool_dir: Option<PathBuf>,
@@ -338,7 +340,9 @@ impl<W: AsyncWrite + Unpin + Send + 'static> SealedPackage<W> {
     }
 }
 
-/// Reads `size` bytes from `reader` in chunks, hashing each and passing it on.
+/// Reads `size` bytes from `reader` in chunks, hashing each and passing it on. The next
+/// chunk's read is started before this one is hashed: a Tokio file (or any reader that works
+/// on another thread) then reads while this task hashes.
 async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpin>(
     pipeline: &Pipeline<W>,
     path: &str,
@@ -346,6 +350,10 @@ async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpi
     mut reader: R,
 ) -> Result<(Digest, u64), PackageError> {
     let stopped = || PackageError::Failed;
+    let read_err = |source| PackageError::ReadRecord {
+        path: path.to_string(),
+        source,
+    };
     pipeline
         .send(Step::Begin {
             path: path.to_string(),
@@ -355,44 +363,41 @@ async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpi
         .map_err(|()| stopped())?;
     let mut hasher = Sha256::new();
     let mut total = 0u64;
-    loop {
-        // Read into the buffer's spare capacity: nothing is zeroed first.
-        let mut buf = pipeline.pool.take();
-        let mut ended = false;
-        while buf.len() < buf.capacity() {
-            let n = reader
-                .read_buf(&mut buf)
-                .await
-                .map_err(|source| PackageError::ReadRecord {
-                    path: path.to_string(),
-                    source,
-                })?;
-            if n == 0 {
-                ended = true;
-                break;
-            }
-            if total + buf.len() as u64 > size {
-                return Err(PackageError::SizeMismatch {
-                    path: path.to_string(),
-                    declared: size,
-                    actual: total + buf.len() as u64,
-                });
-            }
-        }
-        if buf.is_empty() {
-            pipeline.pool.give(buf);
-            break;
-        }
-        hasher.update(&buf);
+    let mut buf = pipeline.pool.take();
+    let mut ended = fill(&mut reader, &mut buf).await.map_err(read_err)?;
+    while !buf.is_empty() {
         total += buf.len() as u64;
+        if total > size {
+            return Err(PackageError::SizeMismatch {
+                path: path.to_string(),
+                declared: size,
+                actual: total,
+            });
+        }
+        let mut next = pipeline.pool.take();
+        let next_ended = if ended {
+            hasher.update(&buf);
+            None
+        } else {
+            let reading = fill(&mut reader, &mut next);
+            tokio::pin!(reading);
+            let early = poll_once(reading.as_mut()).await;
+            hasher.update(&buf);
+            Some(match early {
+                Some(done) => done,
+                None => reading.await,
+            })
+        };
         pipeline
-            .send(Step::Data(buf))
+            .send(Step::Data(std::mem::replace(&mut buf, next)))
             .await
             .map_err(|()| stopped())?;
-        if ended {
-            break;
+        match next_ended {
+            Some(done) => ended = done.map_err(read_err)?,
+            None => break,
         }
     }
+    pipeline.pool.give(buf);
     if total != size {
         return Err(PackageError::SizeMismatch {
             path: path.to_string(),
@@ -402,6 +407,33 @@ async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpi
     }
     pipeline.send(Step::End).await.map_err(|()| stopped())?;
     Ok((hasher.finalize().into(), total))
+}
+
+/// Reads into `buf`'s spare capacity (nothing is zeroed first) until it is full or the
+/// reader ends; true if it ended.
+async fn fill<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    while buf.len() < buf.capacity() {
+        if reader.read_buf(buf).await? == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Polls `fut` once: its output if it is ready at once, else None (it has started its work).
+async fn poll_once<F: std::future::Future>(fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    let mut fut = Some(fut);
+    std::future::poll_fn(|cx| {
+        let ready = match fut.take() {
+            Some(f) => match f.poll(cx) {
+                std::task::Poll::Ready(out) => Some(out),
+                std::task::Poll::Pending => None,
+            },
+            None => None,
+        };
+        std::task::Poll::Ready(ready)
+    })
+    .await
 }
 
 fn proof_json(audit: &AuditMaterial) -> Result<Vec<u8>, PackageError> {

@@ -119,8 +119,9 @@ impl<W: AsyncWrite + Unpin + Send + 'static> Pipeline<W> {
         let (out_tx, out_rx) = mpsc::channel(depth);
         let protection = protection.clone();
         // Enough for every buffer that can be in flight at once: waiting in the two channels,
-        // and one in the hands of each stage.
-        let pool = Pool::new(chunk, 2 * depth + 4);
+        // two in stage 1's hands (one sent, one read ahead), two in stage 2's (a record's
+        // and the output's), one in stage 3's.
+        let pool = Pool::new(chunk, 2 * depth + 5);
         let output = Output::new(out_tx, pool.clone());
         let worker = runtime.spawn_blocking(move || {
             let mtime = u64::try_from(created_at.timestamp()).unwrap_or(0);
@@ -342,5 +343,65 @@ impl Write for Output {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(rx: &mut mpsc::Receiver<Out>) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Out::Data(buf) => out.push(buf),
+                Out::Done => out.push(b"<done>".to_vec()),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pieces_that_fit_are_not_split_and_small_buffers_are_gathered() {
+        let pool = Pool::new(100, 8);
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut out = Output::new(tx, pool.clone());
+        out.put(&[1; 60]).unwrap();
+        out.put(&[2; 60]).unwrap(); // would straddle two buffers: the 60 before go alone
+        out.put(&[3; 250]).unwrap(); // larger than a buffer: the 60 before go, then it is split
+        let mut small = pool.take();
+        small.extend_from_slice(&[4; 10]);
+        out.put_owned(small).unwrap(); // a quarter of a buffer or less: copied
+        let mut large = pool.take();
+        large.extend_from_slice(&[5; 90]);
+        out.put_owned(large).unwrap(); // passed on as it is
+        assert_eq!(out.position(), 60 + 60 + 250 + 10 + 90);
+        out.close().unwrap();
+        let sizes: Vec<(usize, u8)> = sent(&mut rx)
+            .iter()
+            .map(|b| (b.len(), b.first().copied().unwrap_or(0)))
+            .collect();
+        assert_eq!(
+            sizes,
+            vec![
+                (60, 1),
+                (60, 2),
+                (100, 3),
+                (100, 3),
+                (50 + 10, 3), // the rest of 3, then the small buffer's 4s
+                (90, 5),
+                (6, b'<'),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_closed_output_says_so() {
+        let pool = Pool::new(100, 8);
+        let (tx, rx) = mpsc::channel(1);
+        drop(rx);
+        let mut out = Output::new(tx, pool);
+        out.put(&[0; 99]).unwrap();
+        assert!(out.put(&[0; 99]).is_err());
     }
 }
