@@ -3,10 +3,13 @@
 //!
 //! The files are generated once (pseudo-random, so nothing compresses or deduplicates) and
 //! flushed to disk; every measured phase starts with the files read once more (page cache
-//! warm for all) and no dirty pages left from the phase before (`sync`). Each phase runs in a
-//! child process, whose CPU time comes from `getrusage(RUSAGE_CHILDREN)` and whose peak
-//! resident memory the packaging child reads from its own /proc/self/status (VmHWM). Rounds
-//! alternate sha256sum, age and ZIP so that a change in the machine's load hits all three.
+//! warm for all) and no dirty pages left from the phase before (`sync`), and its output is
+//! deleted once measured (so that no phase writes while another's output fills the page
+//! cache). Each phase runs in a child process, whose CPU time comes from
+//! `getrusage(RUSAGE_CHILDREN)` and whose peak resident memory the packaging child reads from
+//! its own /proc/self/status (VmHWM). Rounds alternate sha256sum, cat, age and ZIP so that a
+//! change in the machine's load hits all of them; on a shared machine `--high-priority` gives
+//! every phase precedence over other sessions' work.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -280,7 +280,7 @@ impl Output {
     /// that age's encrypted chunks (64 KiB and a 16-byte tag, one call each) reach the sink
     /// whole: 15 to a write of 983,280 bytes. Besides, Linux pays far more to fill the page
     /// cache from writes of exactly 1 MiB at 1 MiB boundaries (it allocates 1 MiB folios) than
-    /// from writes of any other size: 4-6 times the system time on the benchmark's machine.
+    /// from writes of other sizes: 3-10 times the system time on the benchmark's machine.
     pub(crate) fn put(&mut self, mut data: &[u8]) -> io::Result<()> {
         self.bytes += data.len() as u64;
         if self.pending.len() + data.len() > self.pool.chunk && !self.pending.is_empty() {

@@ -802,6 +802,54 @@ async fn records_ending_at_and_around_buffer_boundaries_read_back() {
     }
 }
 
+/// ZIP64 for real: a record of more than 4 GiB (ZIP64 sizes) followed by one that starts past
+/// 4 GiB (a ZIP64 offset). Writes about 4 GiB to the temporary directory and takes minutes
+/// (the zip crate decrypts 16 bytes at a time): run by hand with `--ignored`. The unit tests
+/// in src/zip_format.rs write the same fields on a small archive.
+#[tokio::test]
+#[ignore = "writes 4 GiB; run by hand: cargo test -p custodian-production --release --test package -- --ignored"]
+async fn a_zip_package_past_4_gib_opens_here_and_in_7zip() {
+    let big = (4u64 << 30) + 4099;
+    let records = vec![
+        (rec(DataCategory::Content, "videos/long.mp4", Some(big)), 1),
+        (rec(DataCategory::Content, "after.txt", Some(10)), 2),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("p.zip");
+    let passphrase = Passphrase::generate();
+    let mut log = Log::new(4);
+    let finished = build_with(
+        &pkg,
+        Protection::ZipAes(passphrase.clone()),
+        &mut log,
+        records,
+        Options::default(),
+    )
+    .await;
+    assert!(finished.package_bytes > big);
+    let verified = verify(&pkg, &options(Unlock::Passphrase(passphrase.clone()))).unwrap();
+    assert_eq!(verified.manifest.package.total_bytes, big + 10);
+    let archive = zip::ZipArchive::new(std::fs::File::open(&pkg).unwrap()).unwrap();
+    assert!(archive.len() >= 2);
+    if let Some(seven) = program(
+        &["7zz", "7z", "7za"],
+        "CUSTODIAN_REQUIRE_7ZIP",
+        "7-Zip interoperability past 4 GiB",
+    ) {
+        let out = Command::new(&seven)
+            .arg("t")
+            .arg(format!("-p{}", passphrase.expose()))
+            .arg(&pkg)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "7-Zip failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
 /// A record stream that fails half-way, as a data source's network read might.
 struct Failing(u32);
 
