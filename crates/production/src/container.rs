@@ -69,6 +69,10 @@ fn no_entry() -> io::Error {
     io::Error::other("data outside an entry")
 }
 
+fn entry_open() -> io::Error {
+    io::Error::other("an entry began before the one before it ended")
+}
+
 /// A tar stream encrypted with age. The age crate's writer encrypts in 64 KiB chunks
 /// (ChaCha20-Poly1305) and hands each to the output, which gathers them into large buffers.
 pub(crate) struct TarAge {
@@ -95,6 +99,9 @@ impl TarAge {
 
 impl Container for TarAge {
     fn begin(&mut self, path: &str, size: u64) -> io::Result<()> {
+        if self.current.is_some() {
+            return Err(entry_open());
+        }
         self.out
             .write_all(&tar_format::header(path, size, self.mtime))?;
         self.current = Some(Current::new(path, size));
@@ -159,6 +166,9 @@ impl ZipAes {
 
 impl Container for ZipAes {
     fn begin(&mut self, path: &str, size: u64) -> io::Result<()> {
+        if self.current.is_some() {
+            return Err(entry_open());
+        }
         let keys = EntryKeys::derive(self.passphrase.expose().as_bytes())?;
         let header = self.framing.local_header(path, size, self.out.position());
         self.out.put(&header)?;
