@@ -3,10 +3,13 @@
 //!
 //! The files are generated once (pseudo-random, so nothing compresses or deduplicates) and
 //! flushed to disk; every measured phase starts with the files read once more (page cache
-//! warm for all) and no dirty pages left from the phase before (`sync`). Each phase runs in a
-//! child process, whose CPU time comes from `getrusage(RUSAGE_CHILDREN)` and whose peak
-//! resident memory the packaging child reads from its own /proc/self/status (VmHWM). Rounds
-//! alternate sha256sum, age and ZIP so that a change in the machine's load hits all three.
+//! warm for all) and no dirty pages left from the phase before (`sync`), and its output is
+//! deleted once measured (so that no phase writes while another's output fills the page
+//! cache). Each phase runs in a child process, whose CPU time comes from
+//! `getrusage(RUSAGE_CHILDREN)` and whose peak resident memory the packaging child reads from
+//! its own /proc/self/status (VmHWM). Rounds alternate sha256sum, cat, age and ZIP so that a
+//! change in the machine's load hits all of them; on a shared machine `--high-priority` gives
+//! every phase precedence over other sessions' work.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,9 +41,19 @@ pub struct PackageArgs {
     /// Where to write the JSON results [default: bench/results/package-<UTC timestamp>.json].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Keep the generated files and the packages.
+    /// Keep the generated files and the last round's outputs (that round's later phases then
+    /// write while the earlier outputs still fill the page cache).
     #[arg(long)]
     keep_data: bool,
+    /// Keep the generated files in this directory and use them again on the next run (they
+    /// are regenerated if their names or sizes differ from what --total-mib plans).
+    #[arg(long)]
+    content: Option<PathBuf>,
+    /// Run every measured phase in a session of its own at the highest priority (autogroup
+    /// and nice -20; needs root or CAP_SYS_NICE), so that other work on a shared machine takes
+    /// less from it. Recorded in the results. Not needed on a quiet machine.
+    #[arg(long)]
+    high_priority: bool,
 }
 
 /// The phases of a round: the baseline, the floor of writing as many bytes to the same disk
@@ -82,6 +95,8 @@ struct Phase {
     mib_per_s: f64,
     /// User + system CPU seconds of the child process.
     cpu_s: f64,
+    /// Of which in the kernel (reading the files, writing the package).
+    system_s: f64,
     /// Throughput per CPU second: what the phase would do alone on one core.
     mib_per_cpu_s: f64,
     /// Wall-clock throughput over sha256sum's in the same round.
@@ -118,6 +133,8 @@ struct Results {
 #[derive(Debug, Serialize)]
 struct Machine {
     cpus: usize,
+    /// Whether the phases ran with --high-priority.
+    high_priority: bool,
     cpu_model: Option<String>,
     sha_ni: bool,
     kernel: Option<String>,
@@ -142,24 +159,41 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
         .prefix("custodian-bench-package-")
         .tempdir_in(&base)
         .with_context(|| format!("creating a directory in {}", base.display()))?;
-    let input = work.path().join("content");
-    println!(
-        "generating {} MiB of content files in {}",
-        args.total_mib,
-        input.display()
-    );
+    let input = args
+        .content
+        .clone()
+        .unwrap_or_else(|| work.path().join("content"));
+    if args.high_priority {
+        check_high_priority()?;
+    }
+    let total = args.total_mib << 20;
     let t = Instant::now();
-    let set = tokio::task::spawn_blocking({
-        let input = input.clone();
-        let total = args.total_mib << 20;
-        move || generate(&input, total)
-    })
-    .await??;
-    let mut files = set;
-    files.generate_s = t.elapsed().as_secs_f64();
+    let (plan, mut files) = plan(total);
+    let sorted = |mut list: Vec<(String, u64)>| {
+        list.sort();
+        list
+    };
+    let present = list_files(&input).ok().map(sorted);
+    if present == Some(sorted(plan.clone())) {
+        println!("using the content files in {}", input.display());
+    } else {
+        println!(
+            "generating {} MiB of content files in {}",
+            args.total_mib,
+            input.display()
+        );
+        let _ = std::fs::remove_dir_all(&input);
+        tokio::task::spawn_blocking({
+            let input = input.clone();
+            let plan = plan.clone();
+            move || generate(&input, &plan)
+        })
+        .await??;
+        files.generate_s = t.elapsed().as_secs_f64();
+    }
     println!(
-        "  {} files ({} videos, {} photos, {} documents), {} bytes, in {:.1} s",
-        files.files, files.videos, files.photos, files.documents, files.bytes, files.generate_s
+        "  {} files ({} videos, {} photos, {} documents), {} bytes",
+        files.files, files.videos, files.photos, files.documents, files.bytes
     );
     let list = list_files(&input)?;
 
@@ -168,7 +202,7 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
     let passphrase = custodian_production::Passphrase::generate();
     let exe = std::env::current_exe().context("locating this executable")?;
     let mut phases = Vec::new();
-    let mut last_packages = Vec::new();
+    let mut verified = Vec::new();
     for round in 1..=args.rounds {
         let mut sha_wall = None;
         for target in TARGETS {
@@ -177,12 +211,16 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
             let output = work.path().join(format!("package-{round}.{target}"));
             let before_cpu = children_cpu_s();
             let snap = cpu::Snapshot::take(None);
+            let favour = args.high_priority;
             let t = Instant::now();
             let (report, ok) = match target {
-                "sha256sum" => (None, sha256sum(&input, &list)?),
-                "cat" => (None, cat(&input, &list, &output)?),
+                "sha256sum" => (None, sha256sum(&input, &list, favour)?),
+                "cat" => (None, cat(&input, &list, &output, favour)?),
                 _ => {
                     let mut c = Command::new(&exe);
+                    if favour {
+                        high_priority(&mut c);
+                    }
                     c.arg("package-worker")
                         .arg("--input")
                         .arg(&input)
@@ -206,15 +244,17 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
             };
             let wall = t.elapsed().as_secs_f64();
             let machine = cpu::Snapshot::take(None).usage_since(&snap);
-            let cpu_s = children_cpu_s() - before_cpu;
+            let after_cpu = children_cpu_s();
+            let (cpu_s, system_s) = (
+                after_cpu.0 + after_cpu.1 - before_cpu.0 - before_cpu.1,
+                after_cpu.1 - before_cpu.1,
+            );
             if !ok {
                 bail!("sha256sum failed");
             }
             let mib = files.bytes as f64 / (1 << 20) as f64;
-            match target {
-                "sha256sum" => sha_wall = Some(wall),
-                "cat" => last_packages.push(("cat", output.clone())),
-                _ => last_packages.push((target, output.clone())),
+            if target == "sha256sum" {
+                sha_wall = Some(wall);
             }
             let phase = Phase {
                 round,
@@ -222,6 +262,7 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
                 wall_s: wall,
                 mib_per_s: mib / wall,
                 cpu_s,
+                system_s,
                 mib_per_cpu_s: mib / cpu_s.max(1e-9),
                 ratio_to_sha256sum: sha_wall.filter(|_| target != "sha256sum").map(|s| s / wall),
                 peak_rss_mib: report.as_ref().map(|r| r.vm_hwm_kib as f64 / 1024.0),
@@ -230,10 +271,12 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
                 load_average_before: load,
             };
             println!(
-                "round {round} {target:>9}: {:7.1} MiB/s  ({:5.2} s wall, {:5.2} s CPU{}{}){}",
+                "round {round} {target:>9}: {:7.1} MiB/s  ({:5.2} s wall, {:5.2} s CPU of which \
+                 {:4.2} s system{}{}){}",
                 phase.mib_per_s,
                 wall,
                 cpu_s,
+                system_s,
                 phase
                     .ratio_to_sha256sum
                     .map(|r| format!(", {r:.2}x sha256sum"))
@@ -245,28 +288,26 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
                 load.map(|l| format!("  [load {l:.1}]")).unwrap_or_default(),
             );
             phases.push(phase);
-        }
-        if round < args.rounds {
-            // Keep only the last round's packages, for the check at the end.
-            for (_, p) in last_packages.drain(..) {
-                let _ = std::fs::remove_file(p);
+            // Not measured: the last round's packages must verify, or the figures mean
+            // nothing.
+            if round == args.rounds && (target == "age" || target == "zip") {
+                let (count, bytes) = verify_blocking(&output, target, &identity, &passphrase)?;
+                if count as usize != files.files || bytes != files.bytes {
+                    bail!("the {target} package holds {count} files of {bytes} bytes");
+                }
+                verified.push(format!("{target}: {count} files, {bytes} bytes verified"));
+                println!(
+                    "{}",
+                    verified.last().map(String::as_str).unwrap_or_default()
+                );
+            }
+            // Every phase writes into the memory the one before freed: a phase that found
+            // the page cache full of its predecessor's output would pay for reclaiming it
+            // (2-5 times the system time of writing the package, measured).
+            if !(args.keep_data && round == args.rounds) {
+                let _ = std::fs::remove_file(&output);
             }
         }
-    }
-
-    // Not measured: the last round's packages must verify, or the figures mean nothing.
-    let mut verified = Vec::new();
-    for (target, path) in last_packages.iter().filter(|(t, _)| *t != "cat") {
-        settle(&input, &list)?;
-        let (count, bytes) = verify_blocking(path, target, &identity, &passphrase)?;
-        if count as usize != files.files || bytes != files.bytes {
-            bail!("the {target} package holds {count} files of {bytes} bytes");
-        }
-        verified.push(format!("{target}: {count} files, {bytes} bytes verified"));
-        println!(
-            "{}",
-            verified.last().map(String::as_str).unwrap_or_default()
-        );
     }
 
     let summary = summarise(&phases);
@@ -296,7 +337,7 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
             "PASS: median wall-clock throughput at least {MIN_RATIO} of sha256sum's in the same \
              rounds, and peak RSS under {MAX_RSS_MIB} MiB"
         ),
-        machine: machine(),
+        machine: machine(args.high_priority),
         files,
         phases,
         summary,
@@ -316,6 +357,8 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<()> {
     if args.keep_data {
         let kept = work.keep();
         println!("kept: {}", kept.display());
+    } else if let Some(content) = &args.content {
+        println!("content kept in {}", content.display());
     }
     Ok(())
 }
@@ -497,16 +540,58 @@ fn vm_hwm_kib() -> Option<u64> {
         .ok()
 }
 
-/// User + system CPU seconds of every child waited for so far.
-fn children_cpu_s() -> f64 {
+/// User and system CPU seconds of every child waited for so far.
+fn children_cpu_s() -> (f64, f64) {
     // SAFETY: getrusage only writes into the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     if rc != 0 {
-        return 0.0;
+        return (0.0, 0.0);
     }
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(usage.ru_utime) + t(usage.ru_stime)
+    (t(usage.ru_utime), t(usage.ru_stime))
+}
+
+/// Makes `cmd` run in a session of its own (Linux schedules each session as a group, so a
+/// lower nice value alone would only count against the benchmark's own processes), with
+/// that group and the process at nice -20. Failures leave the normal priority;
+/// [`check_high_priority`] finds them out before anything is measured.
+fn high_priority(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure makes system calls only: no allocation, no
+    // lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            let fd = libc::open(c"/proc/self/autogroup".as_ptr(), libc::O_WRONLY);
+            if fd >= 0 {
+                libc::write(fd, b"-20".as_ptr().cast(), 3);
+                libc::close(fd);
+            }
+            libc::setpriority(libc::PRIO_PROCESS, 0, -20);
+            Ok(())
+        });
+    }
+}
+
+/// Fails unless a child started with [`high_priority`] really runs at nice -20, in a group at
+/// nice -20.
+fn check_high_priority() -> anyhow::Result<()> {
+    let mut c = Command::new("sh");
+    c.args(["-c", "cat /proc/self/autogroup; ps -o ni= -p $$"]);
+    high_priority(&mut c);
+    let out = c.output().context("checking --high-priority")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let group = lines.next().unwrap_or_default();
+    let nice = lines.next().unwrap_or_default().trim();
+    if !group.ends_with("nice -20") || nice != "-20" {
+        bail!(
+            "--high-priority needs root or CAP_SYS_NICE (and autogroups): a child ran with \
+             '{group}', nice '{nice}'"
+        );
+    }
+    Ok(())
 }
 
 /// Flushes dirty pages (so no phase pays for the previous one's writeback), then reads every
@@ -523,8 +608,12 @@ fn settle(input: &Path, list: &[(String, u64)]) -> anyhow::Result<()> {
 }
 
 /// sha256sum over every file, in one process, from the content directory.
-fn sha256sum(input: &Path, list: &[(String, u64)]) -> anyhow::Result<bool> {
-    let out = Command::new("sha256sum")
+fn sha256sum(input: &Path, list: &[(String, u64)], favour: bool) -> anyhow::Result<bool> {
+    let mut c = Command::new("sha256sum");
+    if favour {
+        high_priority(&mut c);
+    }
+    let out = c
         .args(list.iter().map(|(p, _)| p))
         .current_dir(input)
         .output()
@@ -535,9 +624,13 @@ fn sha256sum(input: &Path, list: &[(String, u64)]) -> anyhow::Result<bool> {
 
 /// `cat` of every file into one new file on the same disk: reading and writing the bytes with
 /// nothing else, the floor under any packaging.
-fn cat(input: &Path, list: &[(String, u64)], output: &Path) -> anyhow::Result<bool> {
+fn cat(input: &Path, list: &[(String, u64)], output: &Path, favour: bool) -> anyhow::Result<bool> {
     let out = std::fs::File::create(output)?;
-    let status = Command::new("cat")
+    let mut c = Command::new("cat");
+    if favour {
+        high_priority(&mut c);
+    }
+    let status = c
         .args(list.iter().map(|(p, _)| p))
         .current_dir(input)
         .stdout(out)
@@ -578,9 +671,9 @@ impl Rng {
 }
 
 /// A production's worth of content: about half in four long videos, a third in photos of
-/// 1.5-6 MiB, the rest in documents of 20 KiB-1 MiB.
-fn generate(dir: &Path, total: u64) -> anyhow::Result<FileSet> {
-    use std::io::Write;
+/// 1.5-6 MiB, the rest in documents of 20 KiB-1 MiB. The files as (relative path, size), and
+/// their counts.
+fn plan(total: u64) -> (Vec<(String, u64)>, FileSet) {
     let mut rng = Rng(0x0123_4567_89AB_CDEF);
     let mut plan: Vec<(String, u64)> = Vec::new();
     let video_total = total * 54 / 100;
@@ -608,11 +701,27 @@ fn generate(dir: &Path, total: u64) -> anyhow::Result<FileSet> {
         plan.push((format!("documents/DOC_{d:04}.pdf"), size));
         planned += size;
     }
+    let set = FileSet {
+        files: plan.len(),
+        bytes: planned,
+        videos: 4,
+        photos: i,
+        documents: d,
+        generate_s: 0.0,
+    };
+    (plan, set)
+}
+
+/// Writes the planned files: pseudo-random bytes (nothing compresses or deduplicates), from
+/// a fixed seed, flushed to disk.
+fn generate(dir: &Path, plan: &[(String, u64)]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut rng = Rng(0x0123_4567_89AB_CDEF);
     for sub in ["videos", "photos", "documents"] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
     let mut buf = vec![0u8; 1 << 20];
-    for (rel, size) in &plan {
+    for (rel, size) in plan {
         let mut f = std::fs::File::create(dir.join(rel))?;
         let mut left = *size;
         while left > 0 {
@@ -625,14 +734,7 @@ fn generate(dir: &Path, total: u64) -> anyhow::Result<FileSet> {
         }
     }
     Command::new("sync").status().context("running sync")?;
-    Ok(FileSet {
-        files: plan.len(),
-        bytes: planned,
-        videos: 4,
-        photos: i,
-        documents: d,
-        generate_s: 0.0,
-    })
+    Ok(())
 }
 
 fn age_identity() -> String {
@@ -651,7 +753,7 @@ fn identity_recipient(identity: &str) -> anyhow::Result<String> {
     Ok(id.to_public().to_string())
 }
 
-fn machine() -> Machine {
+fn machine(high_priority: bool) -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
         .lines()
@@ -672,6 +774,7 @@ fn machine() -> Machine {
     };
     Machine {
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        high_priority,
         cpu_model,
         sha_ni,
         kernel: run("uname", &["-sr"]),

@@ -17,17 +17,16 @@ use crate::verify::Discrepancy;
 use crate::{layout, path, AuditMaterial, Digest, PackageError, Protection, Record};
 use crate::{RequestFacts, SignOff};
 
-/// The buffer size for the package's own small files.
-const SMALL_CHUNK: usize = 64 * 1024;
-
 /// How the builder uses memory and disk.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Bytes per buffer passed between the stages (default 1 MiB: at 256 KiB the hand-offs
     /// between threads cost a measurable share of the time).
     pub chunk_size: usize,
-    /// Buffers that may wait between two stages (default 4). Memory for data in flight is
-    /// about `2 * chunk_size * (queue_depth + 2)`, whatever the size of the package.
+    /// Buffers that may wait between two stages (default 4). Memory for data in flight is at
+    /// most `chunk_size * (2 * queue_depth + 5)` (the buffers waiting in the two channels,
+    /// one in the hands of each stage, one being read ahead), whatever the size of the
+    /// package; a sink or a reader may keep a buffer of its own (a Tokio file does).
     pub queue_depth: usize,
     /// Where records of unknown size are spooled (default: the system's temporary directory).
     pub spool_dir: Option<PathBuf>,
@@ -188,7 +187,7 @@ impl<W: AsyncWrite + Unpin + Send + 'static> PackageBuilder<W> {
         reader: R,
     ) -> Result<(Digest, u64), PackageError> {
         let pipeline = self.pipeline.as_ref().ok_or(PackageError::Failed)?;
-        stream_into(pipeline, self.options.chunk_size, path, size, reader).await
+        stream_into(pipeline, path, size, reader).await
     }
 
     /// Tears the pipeline down after an error. A [`PackageError::Failed`] from a stopped
@@ -323,10 +322,7 @@ impl<W: AsyncWrite + Unpin + Send + 'static> SealedPackage<W> {
             (layout::PUBLIC_KEY, key_text.as_bytes()),
         ] {
             let len = bytes.len() as u64;
-            if stream_into(&self.pipeline, SMALL_CHUNK, path, len, bytes)
-                .await
-                .is_err()
-            {
+            if stream_into(&self.pipeline, path, len, bytes).await.is_err() {
                 return Err(self.pipeline.failure().await);
             }
         }
@@ -344,15 +340,20 @@ impl<W: AsyncWrite + Unpin + Send + 'static> SealedPackage<W> {
     }
 }
 
-/// Reads `size` bytes from `reader` in chunks, hashing each and passing it on.
+/// Reads `size` bytes from `reader` in chunks, hashing each and passing it on. The next
+/// chunk's read is started before this one is hashed: a Tokio file (or any reader that works
+/// on another thread) then reads while this task hashes.
 async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpin>(
     pipeline: &Pipeline<W>,
-    chunk: usize,
     path: &str,
     size: u64,
     mut reader: R,
 ) -> Result<(Digest, u64), PackageError> {
     let stopped = || PackageError::Failed;
+    let read_err = |source| PackageError::ReadRecord {
+        path: path.to_string(),
+        source,
+    };
     pipeline
         .send(Step::Begin {
             path: path.to_string(),
@@ -362,43 +363,41 @@ async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpi
         .map_err(|()| stopped())?;
     let mut hasher = Sha256::new();
     let mut total = 0u64;
-    loop {
-        let mut buf = pipeline.pool.take();
-        buf.resize(chunk, 0);
-        let mut filled = 0;
-        while filled < chunk {
-            let n = reader.read(&mut buf[filled..]).await.map_err(|source| {
-                PackageError::ReadRecord {
-                    path: path.to_string(),
-                    source,
-                }
-            })?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-            if total + filled as u64 > size {
-                return Err(PackageError::SizeMismatch {
-                    path: path.to_string(),
-                    declared: size,
-                    actual: total + filled as u64,
-                });
-            }
+    let mut buf = pipeline.pool.take();
+    let mut ended = fill(&mut reader, &mut buf).await.map_err(read_err)?;
+    while !buf.is_empty() {
+        total += buf.len() as u64;
+        if total > size {
+            return Err(PackageError::SizeMismatch {
+                path: path.to_string(),
+                declared: size,
+                actual: total,
+            });
         }
-        if filled == 0 {
-            break;
-        }
-        buf.truncate(filled);
-        hasher.update(&buf);
-        total += filled as u64;
+        let mut next = pipeline.pool.take();
+        let next_ended = if ended {
+            hasher.update(&buf);
+            None
+        } else {
+            let reading = fill(&mut reader, &mut next);
+            tokio::pin!(reading);
+            let early = poll_once(reading.as_mut()).await;
+            hasher.update(&buf);
+            Some(match early {
+                Some(done) => done,
+                None => reading.await,
+            })
+        };
         pipeline
-            .send(Step::Data(buf))
+            .send(Step::Data(std::mem::replace(&mut buf, next)))
             .await
             .map_err(|()| stopped())?;
-        if filled < chunk {
-            break;
+        match next_ended {
+            Some(done) => ended = done.map_err(read_err)?,
+            None => break,
         }
     }
+    pipeline.pool.give(buf);
     if total != size {
         return Err(PackageError::SizeMismatch {
             path: path.to_string(),
@@ -408,6 +407,33 @@ async fn stream_into<W: AsyncWrite + Unpin + Send + 'static, R: AsyncRead + Unpi
     }
     pipeline.send(Step::End).await.map_err(|()| stopped())?;
     Ok((hasher.finalize().into(), total))
+}
+
+/// Reads into `buf`'s spare capacity (nothing is zeroed first) until it is full or the
+/// reader ends; true if it ended.
+async fn fill<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    while buf.len() < buf.capacity() {
+        if reader.read_buf(buf).await? == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Polls `fut` once: its output if it is ready at once, else None (it has started its work).
+async fn poll_once<F: std::future::Future>(fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    let mut fut = Some(fut);
+    std::future::poll_fn(|cx| {
+        let ready = match fut.take() {
+            Some(f) => match f.poll(cx) {
+                std::task::Poll::Ready(out) => Some(out),
+                std::task::Poll::Pending => None,
+            },
+            None => None,
+        };
+        std::task::Poll::Ready(ready)
+    })
+    .await
 }
 
 fn proof_json(audit: &AuditMaterial) -> Result<Vec<u8>, PackageError> {

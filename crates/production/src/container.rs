@@ -1,32 +1,30 @@
-//! The archive and its encryption, as one synchronous writer per protection: a tar stream
-//! inside an age file, or a ZIP with WinZip AES entries. Both write strictly forwards, so the
-//! output can go to a pipe, a socket or a multipart upload.
+//! The archive and its encryption, one per protection: a tar stream inside an age file, or a
+//! ZIP with WinZip AES entries. Both write strictly forwards, so the output can go to a pipe,
+//! a socket or a multipart upload.
 //!
 //! Tar is the natural container for a stream (each header states its size, then the bytes
 //! follow) and `age -d | tar x` opens it anywhere. ZIP is what the AES option has to be,
-//! since WinZip AES is a ZIP feature that 7-Zip, WinZip and bsdtar open. The `zip` crate's
-//! streaming writer never seeks: each entry's local header leaves sizes at zero and sets
-//! general-purpose flag bit 3, and a data descriptor (ZIP64 for entries of 4 GiB or more)
-//! follows the data; with AE-2 no CRC is stored, so nothing needs to be known in advance.
+//! since WinZip AES is a ZIP feature that 7-Zip, WinZip and bsdtar open; its framing is in
+//! [`crate::zip_format`] and its encryption in [`crate::winzip_aes`].
 
 use std::io::{self, Write};
 
-use zip::write::{SimpleFileOptions, StreamWriter};
-use zip::{AesMode, CompressionMethod, ZipWriter};
-
+use crate::pipeline::{Output, Pool};
 use crate::protect::{AgeRecipient, Passphrase};
 use crate::tar_format;
+use crate::winzip_aes::{EntryCipher, EntryKeys};
+use crate::zip_format::ZipFraming;
 
 /// One archive being written: entries one after the other, each begun with its exact size.
 pub(crate) trait Container: Send {
     /// Starts the entry at `path` of `size` bytes.
     fn begin(&mut self, path: &str, size: u64) -> io::Result<()>;
-    /// Some of the current entry's bytes.
-    fn data(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Some of the current entry's bytes, in a buffer of the pipeline's pool.
+    fn data(&mut self, bytes: Vec<u8>) -> io::Result<()>;
     /// Ends the current entry; its bytes must have added up to its size.
     fn end(&mut self) -> io::Result<()>;
-    /// Ends the archive and the encryption and flushes everything to the output.
-    fn finish(self: Box<Self>) -> io::Result<()>;
+    /// Ends the archive and the encryption, and gives the output back to be closed.
+    fn finish(self: Box<Self>) -> io::Result<Output>;
 }
 
 /// The size and progress of the entry being written.
@@ -37,6 +35,14 @@ struct Current {
 }
 
 impl Current {
+    fn new(path: &str, size: u64) -> Current {
+        Current {
+            path: path.to_string(),
+            size,
+            written: 0,
+        }
+    }
+
     fn add(&mut self, n: usize) -> io::Result<()> {
         self.written += n as u64;
         if self.written > self.size {
@@ -63,44 +69,53 @@ fn no_entry() -> io::Error {
     io::Error::other("data outside an entry")
 }
 
-/// A tar stream encrypted with age.
-pub(crate) struct TarAge<W: Write> {
-    out: age::stream::StreamWriter<W>,
+fn entry_open() -> io::Error {
+    io::Error::other("an entry began before the one before it ended")
+}
+
+/// A tar stream encrypted with age. The age crate's writer encrypts in 64 KiB chunks
+/// (ChaCha20-Poly1305) and hands each to the output, which gathers them into large buffers.
+pub(crate) struct TarAge {
+    out: age::stream::StreamWriter<Output>,
+    pool: Pool,
     mtime: u64,
     current: Option<Current>,
 }
 
-impl<W: Write> TarAge<W> {
-    pub(crate) fn new(recipient: &AgeRecipient, output: W, mtime: u64) -> io::Result<Self> {
+impl TarAge {
+    pub(crate) fn new(recipient: &AgeRecipient, output: Output, mtime: u64) -> io::Result<Self> {
+        let pool = output.pool();
         let encryptor =
             age::Encryptor::with_recipients(std::iter::once(&recipient.0 as &dyn age::Recipient))
                 .map_err(|e| io::Error::other(format!("age: {e}")))?;
         Ok(TarAge {
             out: encryptor.wrap_output(output)?,
+            pool,
             mtime,
             current: None,
         })
     }
 }
 
-impl<W: Write + Send> Container for TarAge<W> {
+impl Container for TarAge {
     fn begin(&mut self, path: &str, size: u64) -> io::Result<()> {
+        if self.current.is_some() {
+            return Err(entry_open());
+        }
         self.out
             .write_all(&tar_format::header(path, size, self.mtime))?;
-        self.current = Some(Current {
-            path: path.to_string(),
-            size,
-            written: 0,
-        });
+        self.current = Some(Current::new(path, size));
         Ok(())
     }
 
-    fn data(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn data(&mut self, bytes: Vec<u8>) -> io::Result<()> {
         self.current
             .as_mut()
             .ok_or_else(no_entry)?
             .add(bytes.len())?;
-        self.out.write_all(bytes)
+        self.out.write_all(&bytes)?;
+        self.pool.give(bytes);
+        Ok(())
     }
 
     fn end(&mut self) -> io::Result<()> {
@@ -110,87 +125,79 @@ impl<W: Write + Send> Container for TarAge<W> {
         self.out.write_all(&tar_format::END[..pad])
     }
 
-    fn finish(mut self: Box<Self>) -> io::Result<()> {
-        self.out.write_all(&tar_format::END)?;
-        self.out.finish()?.flush()
+    fn finish(self: Box<Self>) -> io::Result<Output> {
+        let mut this = *self;
+        this.out.write_all(&tar_format::END)?;
+        this.out.finish()
     }
 }
 
-/// A ZIP of stored entries encrypted with WinZip AES-256 (AE-2).
-pub(crate) struct ZipAes<W: Write> {
-    zip: ZipWriter<StreamWriter<W>>,
+/// A ZIP of stored entries encrypted with WinZip AES-256 (AE-2). Each buffer of a record is
+/// encrypted where it lies and passed on as it is.
+pub(crate) struct ZipAes {
+    out: Output,
+    framing: ZipFraming,
     passphrase: Passphrase,
-    mtime: zip::DateTime,
-    current: Option<Current>,
+    current: Option<(Current, EntryCipher)>,
 }
 
-/// From this size on an entry needs ZIP64 sizes.
-const ZIP64_FROM: u64 = 0xFFFF_FFFF;
-
-impl<W: Write> ZipAes<W> {
+impl ZipAes {
     pub(crate) fn new(
         passphrase: &Passphrase,
-        output: W,
+        output: Output,
         created_at: chrono::DateTime<chrono::Utc>,
-    ) -> ZipAes<W> {
-        use chrono::{Datelike, Timelike};
-        // ZIP times have no zone and start in 1980; packages are made after that, in UTC.
-        let mtime = zip::DateTime::from_date_and_time(
-            created_at.year().clamp(1980, 2107) as u16,
-            created_at.month() as u8,
-            created_at.day() as u8,
-            created_at.hour() as u8,
-            created_at.minute() as u8,
-            created_at.second().min(59) as u8,
-        )
-        .unwrap_or_default();
+    ) -> ZipAes {
+        ZipAes::with_framing(passphrase, output, ZipFraming::new(created_at))
+    }
+
+    pub(crate) fn with_framing(
+        passphrase: &Passphrase,
+        output: Output,
+        framing: ZipFraming,
+    ) -> ZipAes {
         ZipAes {
-            zip: ZipWriter::new_stream(output),
+            out: output,
+            framing,
             passphrase: passphrase.clone(),
-            mtime,
             current: None,
         }
     }
 }
 
-fn zip_err(e: zip::result::ZipError) -> io::Error {
-    match e {
-        zip::result::ZipError::Io(e) => e,
-        other => io::Error::other(format!("zip: {other}")),
-    }
-}
-
-impl<W: Write + Send> Container for ZipAes<W> {
+impl Container for ZipAes {
     fn begin(&mut self, path: &str, size: u64) -> io::Result<()> {
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Stored)
-            .last_modified_time(self.mtime)
-            .unix_permissions(0o644)
-            .large_file(size >= ZIP64_FROM)
-            .with_aes_encryption(AesMode::Aes256, self.passphrase.expose());
-        self.zip.start_file(path, options).map_err(zip_err)?;
-        self.current = Some(Current {
-            path: path.to_string(),
-            size,
-            written: 0,
-        });
+        if self.current.is_some() {
+            return Err(entry_open());
+        }
+        let keys = EntryKeys::derive(self.passphrase.expose().as_bytes())?;
+        let header = self.framing.local_header(path, size, self.out.position());
+        self.out.put(&header)?;
+        self.out.put(&keys.preamble)?;
+        self.current = Some((Current::new(path, size), EntryCipher::new(&keys)?));
         Ok(())
     }
 
-    fn data(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.current
-            .as_mut()
-            .ok_or_else(no_entry)?
-            .add(bytes.len())?;
-        self.zip.write_all(bytes)
+    fn data(&mut self, mut bytes: Vec<u8>) -> io::Result<()> {
+        let (current, cipher) = self.current.as_mut().ok_or_else(no_entry)?;
+        current.add(bytes.len())?;
+        cipher.encrypt(&mut bytes);
+        self.out.put_owned(bytes)
     }
 
     fn end(&mut self) -> io::Result<()> {
-        // The zip writer closes an entry when the next one starts or the archive ends.
-        self.current.take().ok_or_else(no_entry)?.check_complete()
+        let (current, cipher) = self.current.take().ok_or_else(no_entry)?;
+        current.check_complete()?;
+        self.out.put(&cipher.finish())?;
+        let descriptor = self.framing.data_descriptor();
+        self.out.put(&descriptor)
     }
 
-    fn finish(self: Box<Self>) -> io::Result<()> {
-        self.zip.finish().map_err(zip_err)?.into_inner().flush()
+    fn finish(mut self: Box<Self>) -> io::Result<Output> {
+        if self.current.is_some() {
+            return Err(io::Error::other("the archive ended inside an entry"));
+        }
+        let directory = self.framing.central_directory(self.out.position());
+        self.out.put(&directory)?;
+        Ok(self.out)
     }
 }

@@ -44,6 +44,8 @@ mod proof;
 mod protect;
 mod tar_format;
 pub mod verify;
+mod winzip_aes;
+mod zip_format;
 
 pub use builder::{Finished, Options, PackageBuilder, SealedPackage};
 pub use certificate::stated_manifest_digest;
