@@ -108,6 +108,11 @@ pub fn settings() -> CustodySettings {
 
 impl World {
     pub async fn new(t: TestStore, blobs: Blobs) -> World {
+        World::sized(t, blobs, None).await
+    }
+
+    /// A world whose large account holds `content` bytes (default: the small store's 3 MiB).
+    pub async fn sized(t: TestStore, blobs: Blobs, content: Option<u64>) -> World {
         let smtp = SmtpSink::start().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = t.store.clone();
@@ -120,6 +125,9 @@ impl World {
         ];
         size.large_account = Some(email_target(JORDAN));
         size.large_account_period = Some(large_period());
+        if let Some(bytes) = content {
+            size.large_account_content = bytes;
+        }
         let demo = Arc::new(
             DemoStore::generate(&dir.path().join("customer-data"), &size)
                 .await
