@@ -16,9 +16,9 @@ pub enum CustodyError {
     /// A field of the caller's input is wrong: `field: message`.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    /// A download link that no longer works.
-    #[error("{0}")]
-    Gone(String),
+    /// A download link that no longer works (`code`: `link_expired`, `download_limit_reached`).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// Something custody needs is not configured (no data source, no audit key).
     #[error("{0}")]
     Unavailable(String),

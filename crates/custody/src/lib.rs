@@ -164,3 +164,11 @@ impl Custody {
         self.clock.now()
     }
 }
+
+/// Whether `text` is an age X25519 public key (`age1...`) an agency's packages can be
+/// encrypted to; why not, if it is not.
+pub fn check_age_recipient(text: &str) -> Result<(), String> {
+    custodian_production::AgeRecipient::parse(text)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

@@ -592,14 +592,20 @@ impl Custody {
                     read,
                 })
             }
-            DownloadGrant::Expired(at) => Err(CustodyError::Gone(format!(
-                "the download link expired on {}; ask the provider's legal team for a new one",
-                at.format("%Y-%m-%d %H:%M UTC")
-            ))),
-            DownloadGrant::Exhausted(n) => Err(CustodyError::Gone(format!(
-                "the download link was used {n} times, as often as it may be; ask the \
-                 provider's legal team for a new one"
-            ))),
+            DownloadGrant::Expired(at) => Err(CustodyError::Gone {
+                code: "link_expired",
+                message: format!(
+                    "the download link expired on {}; ask the provider's legal team for a new one",
+                    at.format("%Y-%m-%d %H:%M UTC")
+                ),
+            }),
+            DownloadGrant::Exhausted(n) => Err(CustodyError::Gone {
+                code: "download_limit_reached",
+                message: format!(
+                    "the download link was used {n} times, as often as it may be; ask the \
+                     provider's legal team for a new one"
+                ),
+            }),
         }
     }
 

@@ -373,7 +373,7 @@ async fn a_warrant_tells_the_customer_and_the_production_waits_the_days() {
         download_to(&w, &w.officer, r.id, &pkg).await.unwrap();
         assert!(matches!(
             download_to(&w, &w.officer, r.id, &pkg).await,
-            Err(CustodyError::Gone(m)) if m.contains("used 2 times")
+            Err(CustodyError::Gone { code: "download_limit_reached", message: m }) if m.contains("used 2 times")
         ));
         // A new link; it expires after 14 days.
         w.custody
@@ -384,7 +384,10 @@ async fn a_warrant_tells_the_customer_and_the_production_waits_the_days() {
         w.advance(Duration::days(14) + Duration::minutes(1));
         assert!(matches!(
             download_to(&w, &w.officer, r.id, &pkg).await,
-            Err(CustodyError::Gone(m)) if m.contains("expired")
+            Err(CustodyError::Gone {
+                code: "link_expired",
+                ..
+            })
         ));
         let actions = w.audit_actions().await;
         let count = |a: &str| actions.iter().filter(|x| *x == a).count();
