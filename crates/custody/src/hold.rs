@@ -150,7 +150,7 @@ impl Custody {
     pub(crate) async fn capture_job(&self, hold_id: Uuid, last_attempt: bool) -> CustodyResult<()> {
         match self.capture(hold_id).await {
             Err(e) if !e.is_transient() || last_attempt => {
-                tracing::warn!(hold = %hold_id, error = %e, "a hold could not be captured");
+                tracing::warn!(hold = %hold_id, "a hold could not be captured; see its error");
                 let hold = self
                     .store
                     .custody()

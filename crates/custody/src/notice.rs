@@ -150,9 +150,52 @@ impl Custody {
         if n.status != NoticeStatus::Scheduled || n.due_at.is_some_and(|t| t > self.now()) {
             return Ok(());
         }
+        if self.withdrawn_undisclosed(&n).await? {
+            return Ok(());
+        }
         self.send(&system(), &n, "notice.sent", serde_json::json!({}))
             .await
             .map(|_| ())
+    }
+
+    /// A request the agency withdrew before anything was produced disclosed nothing: the
+    /// notice that waited is no longer needed (recorded so), rather than telling the customer
+    /// of a disclosure that never happened.
+    async fn withdrawn_undisclosed(&self, n: &NoticeRecord) -> CustodyResult<bool> {
+        let request = self
+            .store
+            .get_request(Scope::Provider, n.request_id)
+            .await?;
+        if request.status != custodian_core::RequestStatus::Withdrawn {
+            return Ok(false);
+        }
+        self.store
+            .custody()
+            .update_notice(
+                &system(),
+                n.request_id,
+                NoticeChange {
+                    expect: vec![
+                        NoticeStatus::Scheduled,
+                        NoticeStatus::UnderReview,
+                        NoticeStatus::ReviewDue,
+                    ],
+                    status: NoticeStatus::NotRequired,
+                    due_at: None,
+                    recipients: Vec::new(),
+                    staff_mails: Vec::new(),
+                    cancel: vec![
+                        format!("notice-send:{}", n.request_id),
+                        format!("notice-review:{}", n.request_id),
+                    ],
+                    jobs: Vec::new(),
+                    action: "notice.not_needed",
+                    details: serde_json::json!({"why": "withdrawn before production"}),
+                },
+                self.now(),
+            )
+            .await?;
+        Ok(true)
     }
 
     /// Sends the notice now, from a state that allows it.
@@ -207,6 +250,9 @@ impl Custody {
             return Ok(());
         };
         if n.status != NoticeStatus::UnderReview || n.due_at.is_some_and(|t| t > self.now()) {
+            return Ok(());
+        }
+        if self.withdrawn_undisclosed(&n).await? {
             return Ok(());
         }
         let request = self.store.get_request(Scope::Provider, request_id).await?;

@@ -176,7 +176,9 @@ impl Custody {
             }
             Err(e) if e.is_transient() && !last_attempt => Err(e),
             Err(e) => {
-                tracing::warn!(production = %p.id, error = %e, "a production failed");
+                // The error may name a record's path (a customer's file name): it is kept
+                // with the production for the staff, not logged.
+                tracing::warn!(production = %p.id, "a production failed; see its error");
                 self.store
                     .custody()
                     .fail_production(p.id, &e.to_string(), self.now())

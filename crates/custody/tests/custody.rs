@@ -354,6 +354,13 @@ async fn a_warrant_tells_the_customer_and_the_production_waits_the_days() {
             .filter(|f| f.path.starts_with("records/content/") && f.path.contains("/files/"))
             .count();
         assert!(content > 0, "{n}");
+        // The certificate names the custodian who signed it off.
+        let certificate = std::fs::read(out.join("certificate.pdf")).unwrap();
+        assert!(
+            String::from_utf8_lossy(&certificate).contains(&w.custodian.name),
+            "{n}: the certificate names {}",
+            w.custodian.name
+        );
         if have(
             "sha256sum",
             "CUSTODIAN_REQUIRE_SHA256SUM",
@@ -718,5 +725,36 @@ async fn holds_and_packages_live_in_an_s3_bucket() {
         .unwrap();
     for i in &items {
         assert!(w.blobs.open_key(&i.object.key).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn a_withdrawn_request_tells_no_one_after_its_order() {
+    for w in worlds("a_withdrawn_request_tells_no_one").await {
+        let n = w.name;
+        let last_day = (w.clock.now() + Duration::days(5)).date_naive();
+        let r = w
+            .serve(warrant(
+                serde_json::json!({"ndo_until": last_day.to_string()}),
+            ))
+            .await;
+        w.decide(&r, &[DataCategory::Content], None).await;
+        w.run().await;
+        w.store
+            .transition(
+                &Actor::User(w.officer.id),
+                custodian_store::Scope::Agency(w.agency.id),
+                r.id,
+                RequestStatus::Withdrawn,
+                Some("the case was closed"),
+            )
+            .await
+            .unwrap();
+        w.clock
+            .set(custodian_core::notice::after_order(last_day) + Duration::minutes(1));
+        w.run().await;
+        assert!(w.smtp.to(JORDAN).is_empty(), "{n}");
+        let notice = w.store.custody().get_notice(r.id).await.unwrap().unwrap();
+        assert_eq!(notice.status, NoticeStatus::NotRequired, "{n}");
     }
 }

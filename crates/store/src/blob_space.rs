@@ -162,7 +162,8 @@ impl BlobSpace {
         mut reader: R,
     ) -> StoreResult<StoredObject> {
         let mut w = self.writer(name).await?;
-        if let Err(e) = tokio::io::copy(&mut reader, &mut w).await {
+        let mut reader = tokio::io::BufReader::with_capacity(256 * 1024, &mut reader);
+        if let Err(e) = tokio::io::copy_buf(&mut reader, &mut w).await {
             w.abort().await;
             return Err(blob_err(e));
         }

@@ -66,8 +66,9 @@ impl From<CustodyError> for ApiError {
                     format!("the source of customer data failed: {e}"),
                 )
             }
-            CustodyError::Package(e) => {
-                tracing::error!(error = %e, "a package failed");
+            CustodyError::Package(_) => {
+                // Its message may name a record's path; it is not logged.
+                tracing::error!("a package failed");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
