@@ -61,6 +61,8 @@ pub struct World {
     pub custodian: User,
     pub key: custodian_audit::SigningKey,
     pub dir: tempfile::TempDir,
+    /// The local object store's directory, when the test uses one.
+    pub objects: Option<tempfile::TempDir>,
     _test_store: TestStore,
 }
 
@@ -192,6 +194,7 @@ impl World {
             custodian,
             key,
             dir,
+            objects: None,
             _test_store: t,
         }
     }
@@ -398,8 +401,9 @@ pub async fn worlds(test: &str) -> Vec<World> {
     for t in custodian_store::testing::backends(test).await {
         let dir = tempfile::tempdir().unwrap();
         let blobs = Blobs::local(dir.path().join("objects"));
-        std::mem::forget(dir);
-        out.push(World::new(t, blobs).await);
+        let mut w = World::new(t, blobs).await;
+        w.objects = Some(dir);
+        out.push(w);
     }
     out
 }
