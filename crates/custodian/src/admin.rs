@@ -32,6 +32,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: crate::customer_data::CustomerCommand,
     },
+    /// Legal holds: list, renew, release (docs/custody.md).
+    Hold {
+        #[command(subcommand)]
+        command: crate::custody_cmd::HoldCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,6 +121,7 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
         },
         // Customer data lives in the provider's systems, not in Custodian's database.
         AdminCommand::Customer { command } => crate::customer_data::run(&settings, command).await,
+        AdminCommand::Hold { command } => crate::custody_cmd::run(&settings, command).await,
     }
 }
 

@@ -66,6 +66,39 @@ pub struct FileConfig {
     pub source: Option<String>,
     pub source_url: Option<String>,
     pub source_token_file: Option<PathBuf>,
+    /// Custody (docs/custody.md): the provider's legal name on certificates and notices,
+    /// the days a production waits after the customer's notice (10), the days after an
+    /// emergency disclosure that the customer is told (30), a download link's days (14) and
+    /// downloads (5), and where certificates are executed.
+    pub provider_name: Option<String>,
+    pub notice_wait_days: Option<u32>,
+    pub emergency_notice_days: Option<u32>,
+    pub download_link_days: Option<u32>,
+    pub download_limit: Option<u32>,
+    pub certificate_place: Option<String>,
+}
+
+/// Custody's settings as configured (defaults are custody's own).
+#[derive(Debug, Clone, Default)]
+pub struct CustodyConfig {
+    pub provider_name: Option<String>,
+    pub notice_wait_days: Option<u32>,
+    pub emergency_notice_days: Option<u32>,
+    pub download_link_days: Option<u32>,
+    pub download_limit: Option<u32>,
+    pub certificate_place: Option<String>,
+}
+
+/// A number from a `CUSTODIAN_*` variable, else the file's.
+fn number_setting(var: &str, file: Option<u32>) -> anyhow::Result<Option<u32>> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .with_context(|| format!("{var} must be a whole number")),
+        _ => Ok(file),
+    }
 }
 
 /// Where customer data is found.
@@ -91,6 +124,7 @@ pub struct Settings {
     pub mail_from: String,
     pub public_url: Option<String>,
     pub source: SourceSettings,
+    pub custody: CustodyConfig,
 }
 
 fn read_secret_file(path: &Path) -> anyhow::Result<String> {
@@ -156,7 +190,25 @@ impl StoreArgs {
             },
             other => bail!("--source must be demo or http (got '{other}')"),
         };
+        let custody = CustodyConfig {
+            provider_name: std::env::var("CUSTODIAN_PROVIDER_NAME")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .or(file.provider_name),
+            notice_wait_days: number_setting("CUSTODIAN_NOTICE_WAIT_DAYS", file.notice_wait_days)?,
+            emergency_notice_days: number_setting(
+                "CUSTODIAN_EMERGENCY_NOTICE_DAYS",
+                file.emergency_notice_days,
+            )?,
+            download_link_days: number_setting(
+                "CUSTODIAN_DOWNLOAD_LINK_DAYS",
+                file.download_link_days,
+            )?,
+            download_limit: number_setting("CUSTODIAN_DOWNLOAD_LIMIT", file.download_limit)?,
+            certificate_place: file.certificate_place,
+        };
         Ok(Settings {
+            custody,
             source,
             database_url,
             object_store: self.object_store.clone().or(file.object_store),

@@ -156,7 +156,7 @@ async fn all_requests(store: &DynStore) -> anyhow::Result<Vec<RequestRecord>> {
 
 /// The request a content production would answer first: one that reaches content, furthest
 /// along towards production, a search warrant before other process.
-fn large_request(requests: &[RequestRecord]) -> Option<&RequestRecord> {
+pub(crate) fn large_request(requests: &[RequestRecord]) -> Option<&RequestRecord> {
     let stage = |s: RequestStatus| match s {
         RequestStatus::Decided => 0,
         RequestStatus::Producing => 1,

@@ -468,6 +468,7 @@ pub async fn fill(
         }
     }
     accounts(store).await?;
+    crate::custody_demo::fill(store, blobs).await?;
     Ok(Some(DemoSummary { logins, requests }))
 }
 

@@ -3,6 +3,8 @@
 mod admin;
 mod audit_cmd;
 mod config;
+mod custody_cmd;
+mod custody_demo;
 mod customer_data;
 mod demo;
 mod import_cmd;

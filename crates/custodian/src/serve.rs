@@ -87,15 +87,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("  policy profile: {}", policy.name);
     let clock: DynClock = Arc::new(SystemClock);
     let mailer = settings.mailer()?;
+    let custody = Arc::new(
+        crate::custody_cmd::build(
+            &settings,
+            &store,
+            &blobs,
+            clock.clone(),
+            &policy,
+            &public_url,
+        )
+        .await?,
+    );
     let runner = JobRunner::new(store.clone(), clock.clone()).handle(SendMail::new(
         store.clone(),
         clock.clone(),
         mailer.clone(),
         &settings.mail_from,
     ));
+    let runner = custodian_custody::register(runner, custody.clone());
     let state = AppState::new(store.clone(), blobs, config, policy)
         .with_clock(clock)
-        .with_jobs_waker(runner.waker());
+        .with_jobs_waker(runner.waker())
+        .with_custody(custody);
     let app = custodian_web::router(state);
     println!("Custodian is listening on {url}");
     println!("  database: {}", store.backend());

@@ -280,6 +280,36 @@ impl SubscriberRecord {
 }
 
 impl TransactionalRecords {
+    /// These records narrowed to `range`, selected as a source selects them (orders placed and
+    /// sign-ins made in the range; devices registered at any time in it): a legal hold's
+    /// snapshot answering a demand for a shorter period. The caller checks that the records
+    /// cover the range at all.
+    pub fn within(&self, range: Option<DateRange>) -> crate::SourceResult<TransactionalRecords> {
+        let period = crate::Period::of(range)?;
+        Ok(TransactionalRecords {
+            account_id: self.account_id.clone(),
+            date_range: range,
+            orders: self
+                .orders
+                .iter()
+                .filter(|o| period.contains(o.placed_at))
+                .cloned()
+                .collect(),
+            devices: self
+                .devices
+                .iter()
+                .filter(|d| period.overlaps(d.registered_at, d.deregistered_at))
+                .cloned()
+                .collect(),
+            sign_ins: self
+                .sign_ins
+                .iter()
+                .filter(|s| period.contains(s.at))
+                .cloned()
+                .collect(),
+        })
+    }
+
     /// `orders.csv`, `order_items.csv`, `devices.csv`, `sign_ins.csv`.
     pub fn tables(&self) -> Vec<Table> {
         let id = self.account_id.to_string();

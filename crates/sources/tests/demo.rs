@@ -449,3 +449,26 @@ async fn deleting_an_account_removes_its_rows_and_files_and_nothing_else() {
         other_before
     );
 }
+
+#[tokio::test]
+async fn records_of_a_wider_period_narrow_as_the_source_selects() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    let account = only_account(&store, TargetKind::Email, "jordan.smith42@example.com").await;
+    let whole = store.transactional(&account, None).await.unwrap();
+    for range in [
+        large_period(),
+        DateRange {
+            from: day("2025-01-01"),
+            to: day("2025-06-30"),
+        },
+        DateRange {
+            from: day("2026-03-01"),
+            to: day("2026-03-31"),
+        },
+    ] {
+        let asked = store.transactional(&account, Some(range)).await.unwrap();
+        assert_eq!(whole.within(Some(range)).unwrap(), asked, "{range:?}");
+    }
+    assert!(!whole.sign_ins.is_empty());
+}

@@ -5,8 +5,11 @@
 //! Every state-changing method appends its audit entry in the same transaction as the change.
 
 mod account_sql;
+mod blob_space;
 mod blobs;
 pub mod clock;
+pub mod custody;
+mod custody_sql;
 mod error;
 pub mod jobs;
 mod jobs_sql;
@@ -29,6 +32,7 @@ pub use account_sql::{
     RegistrationRecord, RegistrationStatus, SessionRecord, SessionStage, ThrottlePolicy,
     TotpRecord, MAX_FOLLOWERS,
 };
+pub use blob_space::{BlobRead, BlobSpace, BlobWriter, StoredObject};
 pub use blobs::{sha256_hex, Blobs};
 pub use clock::{Clock, DynClock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreResult};
@@ -162,6 +166,8 @@ pub trait Store: Send + Sync + 'static {
     fn jobs(&self) -> &dyn JobQueue;
     /// E-mail waiting to be sent, and what was sent (`jobs_sql.rs`).
     fn outbox(&self) -> &dyn Outbox;
+    /// Legal holds, productions and customer notice (`custody_sql.rs`).
+    fn custody(&self) -> &dyn custody::CustodyStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

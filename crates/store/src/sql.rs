@@ -156,6 +156,19 @@ macro_rules! impl_store {
                 Ok(entry.idx)
             }
 
+            /// A decision that may now be acted on gets its customer notice decided, by a job
+            /// enqueued in the decision's own transaction (`custodian-custody` runs it).
+            async fn schedule_notice_plan(tx: &mut Tx, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+                let job = NewJob::new(
+                    custody::job_kinds::NOTICE_PLAN,
+                    serde_json::json!({ "request_id": id }),
+                    at,
+                )
+                .once(format!("notice-plan:{id}"));
+                Self::enqueue_job_in(tx, &job, at).await?;
+                Ok(())
+            }
+
             /// The current state of a request the scope may see, read inside `tx`.
             async fn status_in(tx: &mut Tx, scope: Scope, id: Uuid) -> StoreResult<RequestStatus> {
                 let current: String = sqlx::query_scalar(
@@ -888,6 +901,9 @@ macro_rules! impl_store {
                     at,
                 )
                 .await?;
+                if !needs_approval {
+                    Self::schedule_notice_plan(&mut tx, id, at).await?;
+                }
                 tx.commit().await?;
                 self.get_decision(Scope::Provider, id)
                     .await?
@@ -930,6 +946,7 @@ macro_rules! impl_store {
                     at,
                 )
                 .await?;
+                Self::schedule_notice_plan(&mut tx, id, at).await?;
                 tx.commit().await?;
                 self.get_decision(Scope::Provider, id)
                     .await?
@@ -1193,6 +1210,10 @@ macro_rules! impl_store {
             }
 
             fn accounts(&self) -> &dyn AccountStore {
+                self
+            }
+
+            fn custody(&self) -> &dyn $crate::custody::CustodyStore {
                 self
             }
 

@@ -80,6 +80,10 @@ pub struct AppState {
     pub clock: DynClock,
     /// Wakes this process's job runner after urgent work is scheduled.
     pub jobs_waker: Arc<tokio::sync::Notify>,
+    /// Where customer data is found (`--source`), when one is configured.
+    pub source: Option<custodian_sources::DynSource>,
+    /// Holds, productions and customer notice; without it their endpoints answer 503.
+    pub custody: Option<Arc<custodian_custody::Custody>>,
 }
 
 impl AppState {
@@ -91,7 +95,16 @@ impl AppState {
             policy: Arc::new(policy),
             clock: Arc::new(SystemClock),
             jobs_waker: Arc::new(tokio::sync::Notify::new()),
+            source: None,
+            custody: None,
         }
+    }
+
+    /// Custody (and the data source it reads) for the holds, productions and notices.
+    pub fn with_custody(mut self, custody: Arc<custodian_custody::Custody>) -> Self {
+        self.source = custody.source().cloned();
+        self.custody = Some(custody);
+        self
     }
 
     pub fn with_clock(mut self, clock: DynClock) -> Self {

@@ -129,3 +129,35 @@ impl Assessment {
             .is_some_and(CategoryDecision::is_disclosed)
     }
 }
+
+/// Customer notice for a decision as made (see [`super::notice_for_disclosure`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeAssessment {
+    pub customer_notice: CustomerNotice,
+    pub rule: String,
+    pub basis: String,
+    pub reason: String,
+    /// The last day of a non-disclosure order with an end date.
+    pub notice_after: Option<NaiveDate>,
+    /// For an order with no end date: the day it must be reviewed again.
+    pub notice_review_by: Option<NaiveDate>,
+}
+
+impl NoticeAssessment {
+    pub(super) fn new(
+        notice: CustomerNotice,
+        cite: &Citation,
+        after: Option<NaiveDate>,
+        review_by: Option<NaiveDate>,
+    ) -> Self {
+        Self {
+            customer_notice: notice,
+            rule: cite.rule.clone(),
+            basis: cite.basis.clone(),
+            reason: cite.reason.clone(),
+            notice_after: after,
+            notice_review_by: review_by,
+        }
+    }
+}

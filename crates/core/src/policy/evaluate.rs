@@ -13,7 +13,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::{DataCategory, LegalProcess};
 
-use super::assessment::{Assessment, CategoryDecision, CustomerNotice, Decision, Route};
+use super::assessment::{
+    Assessment, CategoryDecision, CustomerNotice, Decision, NoticeAssessment, Route,
+};
 use super::case::PolicyCase;
 use super::explain::{category_words, process_noun};
 use super::jurisdiction::{channel_label, channels_in_words, counted_under, is_treaty_request};
@@ -160,6 +162,53 @@ pub fn evaluate(profile: &PolicyProfile, case: &PolicyCase, now: DateTime<Utc>) 
         trail.say(format!("The order must be reviewed again by {d}."));
     }
     a.finish(trail)
+}
+
+/// Customer notice for what the reviewer actually decided to disclose, which may differ from
+/// the engine's recommendation. The case carries the other facts the rules look at: the
+/// non-disclosure order, the reviewer's finding of illegal conduct, the emergency.
+pub fn notice_for_disclosure(
+    profile: &PolicyProfile,
+    case: &PolicyCase,
+    disclosed: &[DataCategory],
+    now: DateTime<Utc>,
+) -> NoticeAssessment {
+    let Some(pp) = profile.process_policy(case.process) else {
+        return NoticeAssessment::new(
+            CustomerNotice::NotRequired,
+            &profile.notice.nothing_disclosed,
+            None,
+            None,
+        );
+    };
+    let attested = case.emergency.is_some_and(|e| e.is_attested());
+    let danger = case
+        .emergency
+        .is_some_and(|e| e.danger_of_death_or_serious_injury);
+    let honoured = if pp.deadline.is_some() {
+        danger
+    } else {
+        attested
+    };
+    let issuer_admitted = is_treaty_request(case, pp) || pp.issuer.admits(case.issuing_country);
+    let outcome = customer_notice(
+        profile,
+        &NoticeFacts {
+            policy: pp,
+            case,
+            disclosed,
+            emergency: honoured && pp.route == Route::Process,
+            issuer_admitted,
+            received_at: case.received_at.unwrap_or(now),
+            now,
+        },
+    );
+    NoticeAssessment::new(
+        outcome.notice,
+        &outcome.cite,
+        outcome.after,
+        outcome.review_by,
+    )
 }
 
 /// The first check the demand fails, as the route it takes, the rule, and a detail sentence.

@@ -15,10 +15,12 @@ mod law;
 mod notice;
 mod profile;
 
-pub use assessment::{Assessment, CategoryDecision, CustomerNotice, Decision, Route};
+pub use assessment::{
+    Assessment, CategoryDecision, CustomerNotice, Decision, NoticeAssessment, Route,
+};
 pub use case::{EmergencyClaim, PolicyCase};
 pub use check::check_json;
-pub use evaluate::evaluate;
+pub use evaluate::{evaluate, notice_for_disclosure};
 pub use explain::explain;
 pub use jurisdiction::{channel_label, counted_under, IssuerScope};
 pub use law::law_permits_content;

@@ -1692,3 +1692,66 @@ proptest! {
         }
     }
 }
+
+/// Notice follows what the reviewer decided to disclose, not the engine's recommendation.
+#[test]
+fn notice_follows_the_decision_as_made() {
+    let pc = |v: Value| PolicyCase::from_json_value(v).unwrap();
+    let warrant = pc(case(
+        "search_warrant",
+        "US",
+        &["subscriber", "content"],
+        1,
+        json!({}),
+    ));
+    let p = default_profile();
+    assert_eq!(
+        notice_for_disclosure(&p, &warrant, &[S, C], now()).customer_notice,
+        N::BeforeDisclosure
+    );
+    // The reviewer withheld the content: nothing that needs notice is disclosed.
+    assert_eq!(
+        notice_for_disclosure(&p, &warrant, &[S], now()).customer_notice,
+        N::NotRequired
+    );
+    assert_eq!(
+        notice_for_disclosure(&notify_all(), &warrant, &[S], now()).customer_notice,
+        N::BeforeDisclosure
+    );
+    let gagged = pc(case(
+        "search_warrant",
+        "US",
+        &["content"],
+        1,
+        json!({"ndo_until": "2026-06-30"}),
+    ));
+    let n = notice_for_disclosure(&p, &gagged, &[C], now());
+    assert_eq!(n.customer_notice, N::AfterNdo);
+    assert_eq!(n.notice_after, NaiveDate::from_ymd_opt(2026, 6, 30));
+    let conduct = pc(case(
+        "search_warrant",
+        "US",
+        &["content"],
+        1,
+        json!({"illegal_conduct_indicated": true}),
+    ));
+    let n = notice_for_disclosure(&p, &conduct, &[C], now());
+    assert_eq!(n.customer_notice, N::WithheldIllegalConduct);
+    assert_eq!(n.rule, "notice.illegal_conduct");
+    let emergency = pc(case(
+        "emergency",
+        "US",
+        &["subscriber", "content"],
+        1,
+        json!({"emergency": {"danger_of_death_or_serious_injury": true, "supervisor_contact": true}}),
+    ));
+    assert_eq!(
+        notice_for_disclosure(&p, &emergency, &[C], now()).customer_notice,
+        N::AfterEmergency
+    );
+    let civil = pc(case("civil_subpoena", "US", &["subscriber"], 1, json!({})));
+    assert_eq!(
+        notice_for_disclosure(&p, &civil, &[S], now()).customer_notice,
+        N::BeforeDisclosure
+    );
+}

@@ -217,6 +217,8 @@ pub fn timeline_words(e: &StoredAuditEntry, for_agency: bool) -> Option<String> 
         "request.follower_added" => "A colleague started following".to_string(),
         "request.follower_removed" => "A colleague stopped following".to_string(),
         "request.assigned" if !for_agency => "Assigned to a reviewer".to_string(),
+        "production.released" => "The production is ready to download".to_string(),
+        "production.downloaded" => "The production was downloaded".to_string(),
         _ if for_agency => return None,
         other => other.replace(['.', '_'], " "),
     })

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, grouped by resource.
 
 pub mod accounts;
+pub mod custody;
 pub mod followers;
 pub mod outbox;
 pub mod policy;
@@ -61,6 +62,23 @@ use crate::AppState;
         outbox::show,
         outbox::resend,
         outbox::jobs,
+        custody::preserve,
+        custody::request_holds,
+        custody::list_holds,
+        custody::show_hold,
+        custody::renew_hold,
+        custody::release_hold,
+        custody::produce,
+        custody::productions,
+        custody::renew_link,
+        custody::agency_production,
+        custody::download,
+        custody::notice,
+        custody::review_order,
+        custody::send_notice,
+        custody::public_notice,
+        custody::get_age_recipient,
+        custody::set_age_recipient,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -69,7 +87,8 @@ use crate::AppState;
         (name = "policy", description = "What the provider's policy engine says about a demand"),
         (name = "review", description = "The provider's legal team works the queue"),
         (name = "accounts", description = "Registration of officers, approval, browser sessions"),
-        (name = "admin", description = "Administration: the mail outbox and background jobs")
+        (name = "admin", description = "Administration: the mail outbox and background jobs"),
+        (name = "custody", description = "Legal holds, productions and customer notice")
     )
 )]
 pub struct ApiDoc;
@@ -142,5 +161,39 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/outbox/{id}/resend", post(outbox::resend))
         .route("/admin/jobs", get(outbox::jobs))
         .route("/policy/check", post(policy::check))
+        .merge(custody_routes())
         .route("/policy/explain/{process}", get(policy::explain_process))
+}
+
+/// Holds, productions and customer notice (`custody.rs`).
+fn custody_routes() -> Router<AppState> {
+    Router::new()
+        .route("/custody/requests/{id}/preserve", post(custody::preserve))
+        .route("/custody/requests/{id}/holds", get(custody::request_holds))
+        .route("/custody/holds", get(custody::list_holds))
+        .route("/custody/holds/{id}", get(custody::show_hold))
+        .route("/custody/holds/{id}/renew", post(custody::renew_hold))
+        .route("/custody/holds/{id}/release", post(custody::release_hold))
+        .route("/custody/requests/{id}/produce", post(custody::produce))
+        .route(
+            "/custody/requests/{id}/productions",
+            get(custody::productions),
+        )
+        .route("/custody/productions/{id}/link", post(custody::renew_link))
+        .route("/custody/requests/{id}/notice", get(custody::notice))
+        .route(
+            "/custody/requests/{id}/notice/order",
+            post(custody::review_order),
+        )
+        .route(
+            "/custody/requests/{id}/notice/send",
+            post(custody::send_notice),
+        )
+        .route("/requests/{id}/production", get(custody::agency_production))
+        .route("/requests/{id}/production/download", get(custody::download))
+        .route("/notices/{token}", get(custody::public_notice))
+        .route(
+            "/agencies/{id}/age-recipient",
+            get(custody::get_age_recipient).put(custody::set_age_recipient),
+        )
 }

@@ -7,6 +7,7 @@
 //! and another agency's request give the same page.
 
 mod account;
+mod notice_page;
 mod portal;
 mod register;
 mod request_page;
@@ -70,6 +71,7 @@ pub fn routes() -> Router<AppState> {
             "/portal/requests/{id}/followers/{user_id}/remove",
             post(request_page::remove_follower),
         )
+        .route("/notice/{token}", get(notice_page::page))
 }
 
 /// Where a signed-in user starts: the portal for agency staff, their account page otherwise

@@ -46,6 +46,7 @@ struct RequestPage {
     followers: Vec<(String, String, String)>,
     max_followers: usize,
     withdrawable: bool,
+    production: Option<crate::api::custody::AgencyProduction>,
 }
 
 fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
@@ -134,6 +135,7 @@ async fn build(
     let messages = store.list_messages(scope, id).await?;
     let timeline = store.accounts().request_timeline(scope, id).await?;
     let followers = list_for(state, scope, id).await?;
+    let production = crate::api::custody::production_for(state, scope, id).await?;
     let for_agency = viewer.caller.is_agency();
 
     let (outcome, outcome_note) = match &decision {
@@ -213,6 +215,7 @@ async fn build(
             .collect(),
         max_followers: MAX_FOLLOWERS,
         withdrawable: for_agency && r.status.is_withdrawable(),
+        production,
         r: Summary {
             id: r.id.to_string(),
             number: r.number.clone(),
