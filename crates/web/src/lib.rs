@@ -99,6 +99,12 @@ impl AppState {
         self
     }
 
+    /// The policy profile in force: the admin's choice where one is stored (every server reads
+    /// the same row), else the profile the server was started with.
+    pub async fn active_policy(&self) -> Arc<PolicyProfile> {
+        self.policy.clone()
+    }
+
     /// Shares the job runner's waker, so that scheduling urgent work starts it at once.
     pub fn with_jobs_waker(mut self, waker: Arc<tokio::sync::Notify>) -> Self {
         self.jobs_waker = waker;
