@@ -7,6 +7,7 @@
 mod account_sql;
 mod blobs;
 pub mod clock;
+mod console_sql;
 mod error;
 pub mod jobs;
 mod jobs_sql;
@@ -31,6 +32,9 @@ pub use account_sql::{
 };
 pub use blobs::{sha256_hex, Blobs};
 pub use clock::{Clock, DynClock, ManualClock, SystemClock};
+pub use console_sql::{
+    AdminStore, CalendarRecord, DeadlineStore, ReminderDue, POLICY_PROFILE_SETTING,
+};
 pub use error::{StoreError, StoreResult};
 pub use jobs::{
     Job, JobFilter, JobQueue, JobStatus, MailFilter, MailRecord, MailStatus, NewJob, NewMail,
@@ -162,6 +166,10 @@ pub trait Store: Send + Sync + 'static {
     fn jobs(&self) -> &dyn JobQueue;
     /// E-mail waiting to be sent, and what was sent (`jobs_sql.rs`).
     fn outbox(&self) -> &dyn Outbox;
+    /// Agencies' phones and domains, staff roles, settings (`console_sql.rs`).
+    fn admin(&self) -> &dyn AdminStore;
+    /// Holiday calendars and deadline reminders (`console_sql.rs`).
+    fn deadlines(&self) -> &dyn DeadlineStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -57,3 +57,4 @@ crate::sql::impl_store!(PgStore, Postgres);
 crate::report_sql::impl_report_store!(PgStore, Postgres);
 crate::account_sql::impl_account_store!(PgStore, Postgres);
 crate::jobs_sql::impl_jobs_store!(PgStore, Postgres);
+crate::console_sql::impl_console_store!(PgStore, Postgres);

@@ -1206,6 +1206,14 @@ macro_rules! impl_store {
                 self
             }
 
+            fn admin(&self) -> &dyn AdminStore {
+                self
+            }
+
+            fn deadlines(&self) -> &dyn DeadlineStore {
+                self
+            }
+
             async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
                 let rows = sqlx::query(
                     "SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size",

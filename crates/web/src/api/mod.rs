@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, grouped by resource.
 
 pub mod accounts;
+pub mod admin;
 pub mod followers;
 pub mod outbox;
 pub mod policy;
@@ -61,6 +62,24 @@ use crate::AppState;
         outbox::show,
         outbox::resend,
         outbox::jobs,
+        admin::list_agencies,
+        admin::create_agency,
+        admin::show_agency,
+        admin::edit_agency,
+        admin::verify_agency,
+        admin::suspend_agency,
+        admin::add_domain,
+        admin::remove_domain,
+        admin::list_users,
+        admin::create_user,
+        admin::edit_user,
+        admin::list_calendars,
+        admin::create_calendar,
+        admin::show_calendar,
+        admin::add_holiday,
+        admin::remove_holiday,
+        admin::show_policy,
+        admin::set_policy,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -69,7 +88,7 @@ use crate::AppState;
         (name = "policy", description = "What the provider's policy engine says about a demand"),
         (name = "review", description = "The provider's legal team works the queue"),
         (name = "accounts", description = "Registration of officers, approval, browser sessions"),
-        (name = "admin", description = "Administration: the mail outbox and background jobs")
+        (name = "admin", description = "Administration: agencies, users and roles, holiday calendars, the policy profile, the mail outbox and background jobs")
     )
 )]
 pub struct ApiDoc;
@@ -143,4 +162,5 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/jobs", get(outbox::jobs))
         .route("/policy/check", post(policy::check))
         .route("/policy/explain/{process}", get(policy::explain_process))
+        .merge(admin::routes())
 }

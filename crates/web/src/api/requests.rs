@@ -278,12 +278,19 @@ pub(crate) async fn store_submission(
         });
     }
     let received_at = Utc::now();
+    let calendar = crate::api::admin::deadline_calendar(
+        &state.store,
+        &state.config.calendar,
+        &intake.intake.issuing_country,
+        received_at,
+    )
+    .await?;
     let due = respond_by(
         intake.intake.process,
         intake.is_emergency(),
         received_at,
         intake.intake.return_date,
-        &state.config.calendar,
+        &calendar,
     );
     let submission = state
         .store

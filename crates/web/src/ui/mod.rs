@@ -7,6 +7,7 @@
 //! and another agency's request give the same page.
 
 mod account;
+mod admin;
 mod portal;
 mod register;
 mod request_page;
@@ -72,6 +73,7 @@ pub fn routes() -> Router<AppState> {
             post(request_page::remove_follower),
         )
         .merge(review::routes())
+        .merge(admin::routes())
 }
 
 /// Where a signed-in user starts: the portal for agency staff, the review queue for the
@@ -109,6 +111,9 @@ pub fn nav_for(role: Role, current: &str) -> Vec<NavItem> {
     }
     if role.sees_all_requests() {
         items.push(("/review", "Review queue", ""));
+    }
+    if matches!(role, Role::Admin | Role::Auditor) {
+        items.push(("/admin", "Administration", ""));
     }
     items.push(("/account", "Account", ""));
     items

@@ -414,3 +414,39 @@ pub fn position(haystack: &str, needle: &str) -> usize {
         .find(needle)
         .unwrap_or_else(|| panic!("{needle} not in the page:\n{haystack}"))
 }
+
+/// A second server on the same database and object store, as another instance behind a load
+/// balancer would be; returns its address.
+pub async fn another_server(s: &Server) -> String {
+    let blobs = Blobs::local(s._dir.path().join("objects"));
+    let policy = custodian_core::policy::PolicyProfile::builtin("provider-default").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = WebConfig::default().with_public_url(&base);
+    let app = custodian_web::router(AppState::new(s.store.clone(), blobs, config, policy));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// A JSON call with a bearer token: the status and the body.
+pub async fn api(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
