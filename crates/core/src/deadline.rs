@@ -461,3 +461,13 @@ pub fn provider_acts_next(status: crate::RequestStatus) -> bool {
     use crate::RequestStatus::*;
     matches!(status, Received | InReview | Decided | Producing)
 }
+
+/// Whether a request's deadline still counts: its answer is not delivered and it has not
+/// ended. Only these get due-soon and overdue marks.
+pub fn awaiting_answer(status: crate::RequestStatus) -> bool {
+    use crate::RequestStatus::*;
+    matches!(
+        status,
+        Received | InReview | ClarificationRequested | Decided | Producing
+    )
+}

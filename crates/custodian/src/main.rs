@@ -5,6 +5,7 @@ mod audit_cmd;
 mod config;
 mod customer_data;
 mod demo;
+mod demo_console;
 mod import_cmd;
 mod policy_cmd;
 mod production_cmd;

@@ -809,7 +809,16 @@ macro_rules! impl_store {
                     .map(|s| format!("'{s}'"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                let open_clause = if filter.open_only {
+                // A deadline filter looks only at requests whose answer is still owed.
+                let owed = RequestStatus::ALL
+                    .iter()
+                    .filter(|s| custodian_core::deadline::awaiting_answer(**s))
+                    .map(|s| format!("'{}'", s.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let open_clause = if filter.due_by.is_some() || filter.due_after.is_some() {
+                    format!("AND status IN ({owed})")
+                } else if filter.open_only {
                     format!("AND status IN ({open_list})")
                 } else {
                     String::new()

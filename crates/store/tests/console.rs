@@ -2,27 +2,11 @@
 //! CUSTODIAN_TEST_POSTGRES_URL is set, PostgreSQL: agency and staff administration, settings,
 //! holiday calendars, deadline reminders queued once, and the queue's filters.
 
-use std::sync::Arc;
-
 use chrono::{Duration, NaiveDate, Utc};
 use custodian_core::deadline::{CalendarBase, ReminderKind};
 use custodian_core::{AgencyStatus, Country, RequestIntake, RequestStatus, Role};
-use custodian_store::testing::fresh_postgres_url;
+use custodian_store::testing::backends;
 use custodian_store::*;
-
-async fn backends(test: &str) -> Vec<(DynStore, &'static str, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
-    sqlite.migrate().await.unwrap();
-    let mut out: Vec<(DynStore, &'static str, Option<tempfile::TempDir>)> =
-        vec![(Arc::new(sqlite), "sqlite", Some(dir))];
-    if let Some(url) = fresh_postgres_url(test).await {
-        let pg = PgStore::connect(&url).await.unwrap();
-        pg.migrate().await.unwrap();
-        out.push((Arc::new(pg), "postgres", None));
-    }
-    out
-}
 
 fn sys() -> Actor {
     Actor::System("test".into())
@@ -107,7 +91,8 @@ async fn actions(store: &DynStore) -> Vec<String> {
 
 #[tokio::test]
 async fn agencies_and_staff_are_administered_and_audited() {
-    for (s, name, _dir) in backends("console_admin").await {
+    for b in backends("console_admin").await {
+        let (s, name) = (&b.store, b.name);
         let a = agency(&s, "Springfield PD", "springfieldpd.gov").await;
         let b = agency(&s, "Shelbyville PD", "shelbyvillepd.gov").await;
         let admin = s.admin();
@@ -246,7 +231,8 @@ async fn agencies_and_staff_are_administered_and_audited() {
 
 #[tokio::test]
 async fn holiday_calendars_extend_or_replace_the_federal_one() {
-    for (s, name, _dir) in backends("console_calendars").await {
+    for b in backends("console_calendars").await {
+        let (s, name) = (&b.store, b.name);
         let d = s.deadlines();
         let day = |m, dd| NaiveDate::from_ymd_opt(2026, m, dd).unwrap();
         assert!(d.calendar("US").await.unwrap().is_none());
@@ -316,7 +302,8 @@ async fn holiday_calendars_extend_or_replace_the_federal_one() {
 
 #[tokio::test]
 async fn a_deadline_reminder_is_queued_once_per_deadline_and_assignee() {
-    for (s, name, _dir) in backends("console_reminders").await {
+    for b in backends("console_reminders").await {
+        let (s, name) = (&b.store, b.name);
         let a = agency(&s, "Springfield PD", "springfieldpd.gov").await;
         let o = user(&s, "o@springfieldpd.gov", Role::AgencyOfficer, Some(&a)).await;
         let riley = user(&s, "riley@provider.example", Role::Reviewer, None).await;
@@ -435,7 +422,8 @@ async fn a_deadline_reminder_is_queued_once_per_deadline_and_assignee() {
 
 #[tokio::test]
 async fn the_queue_filters_by_deadline_process_and_assignment() {
-    for (s, name, _dir) in backends("console_queue_filters").await {
+    for b in backends("console_queue_filters").await {
+        let (s, name) = (&b.store, b.name);
         let a = agency(&s, "Springfield PD", "springfieldpd.gov").await;
         let o = user(&s, "o@springfieldpd.gov", Role::AgencyOfficer, Some(&a)).await;
         let riley = user(&s, "riley@provider.example", Role::Reviewer, None).await;

@@ -11,7 +11,7 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
-use custodian_core::deadline::{urgency, Urgency};
+use custodian_core::deadline::{awaiting_answer, urgency, Urgency};
 use custodian_core::policy::{evaluate, explain as explain_process, PolicyCase};
 use custodian_core::{
     DataCategory, LegalProcess, NewLegalRequest, ReceivedVia, RequestIntake, RequestStatus,
@@ -88,6 +88,9 @@ fn due(
     if !status.is_open() {
         return ("— (finished)".into(), "");
     }
+    if !awaiting_answer(status) {
+        return ("— (answered)".into(), "");
+    }
     let u = urgency(respond_by, now);
     let class = match u {
         Urgency::Overdue => "due-overdue",
@@ -139,7 +142,7 @@ pub async fn home(
         due_soon: page
             .items
             .iter()
-            .filter(|r| r.status.is_open() && urgency(r.respond_by, now) != Urgency::OnTime)
+            .filter(|r| awaiting_answer(r.status) && urgency(r.respond_by, now) != Urgency::OnTime)
             .count(),
         finished: page.items.iter().filter(|r| !r.status.is_open()).count(),
     };

@@ -18,7 +18,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use custodian_core::deadline::{urgency, Urgency};
+use custodian_core::deadline::{awaiting_answer, urgency, Urgency};
 use custodian_core::policy::{evaluate, Assessment, CustomerNotice, Decision, PolicyCase, Route};
 use custodian_core::review::{CategoryRuling, ReviewDecision};
 use custodian_core::{
@@ -84,13 +84,24 @@ fn state_words(s: RequestStatus) -> &'static str {
     }
 }
 
+/// The deadline as people read it: a time while the answer is owed.
+fn due_words(status: RequestStatus, respond_by: DateTime<Utc>) -> String {
+    if awaiting_answer(status) {
+        when(respond_by)
+    } else if status.is_open() {
+        "— (answered)".into()
+    } else {
+        "— (finished)".into()
+    }
+}
+
 /// The deadline mark of an open request: its CSS class and the word a person reads.
 fn due_mark(
     status: RequestStatus,
     respond_by: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> (&'static str, &'static str) {
-    if !status.is_open() {
+    if !awaiting_answer(status) {
         return ("", "");
     }
     match urgency(respond_by, now) {
@@ -301,11 +312,7 @@ async fn build_queue(
                 status: state_words(r.status),
                 status_class: status_class(r.status),
                 emergency: r.emergency,
-                due: if r.status.is_open() {
-                    when(r.respond_by)
-                } else {
-                    "— (finished)".into()
-                },
+                due: due_words(r.status, r.respond_by),
                 due_class,
                 mark,
                 assignee: assignee.map(|u| u.name.clone()).unwrap_or_default(),
@@ -805,11 +812,7 @@ async fn build(
             status: state_words(r.status),
             status_class: status_class(r.status),
             emergency: r.emergency,
-            due: if r.status.is_open() {
-                when(r.respond_by)
-            } else {
-                "— (finished)".into()
-            },
+            due: due_words(r.status, r.respond_by),
         },
     })
 }
