@@ -93,8 +93,8 @@ async fn actions(store: &DynStore) -> Vec<String> {
 async fn agencies_and_staff_are_administered_and_audited() {
     for b in backends("console_admin").await {
         let (s, name) = (&b.store, b.name);
-        let a = agency(&s, "Springfield PD", "springfieldpd.gov").await;
-        let b = agency(&s, "Shelbyville PD", "shelbyvillepd.gov").await;
+        let a = agency(s, "Springfield PD", "springfieldpd.gov").await;
+        let b = agency(s, "Shelbyville PD", "shelbyvillepd.gov").await;
         let admin = s.admin();
         let a2 = admin
             .set_agency_phone(&sys(), a.id, Some("+1 217 555 0100"))
@@ -134,8 +134,8 @@ async fn agencies_and_staff_are_administered_and_audited() {
             StoreError::NotFound
         ));
 
-        let staff = user(&s, "riley@provider.example", Role::Reviewer, None).await;
-        let officer = user(&s, "o@springfieldpd.gov", Role::AgencyOfficer, Some(&a)).await;
+        let staff = user(s, "riley@provider.example", Role::Reviewer, None).await;
+        let officer = user(s, "o@springfieldpd.gov", Role::AgencyOfficer, Some(&a)).await;
         let changed = admin
             .set_user_role(&sys(), staff.id, Role::Approver)
             .await
@@ -209,7 +209,7 @@ async fn agencies_and_staff_are_administered_and_audited() {
             .unwrap();
         assert_eq!(admin.setting(POLICY_PROFILE_SETTING).await.unwrap(), None);
 
-        let log = actions(&s).await;
+        let log = actions(s).await;
         for a in [
             "agency.phone_changed",
             "agency.domain_added",
@@ -291,7 +291,7 @@ async fn holiday_calendars_extend_or_replace_the_federal_one() {
             ["GB", "US"]
         );
         assert_eq!(all[0].spec.holidays(2026).len(), 1);
-        let log = actions(&s).await;
+        let log = actions(s).await;
         assert_eq!(
             log.iter().filter(|a| a.starts_with("calendar.")).count(),
             6,
@@ -304,15 +304,15 @@ async fn holiday_calendars_extend_or_replace_the_federal_one() {
 async fn a_deadline_reminder_is_queued_once_per_deadline_and_assignee() {
     for b in backends("console_reminders").await {
         let (s, name) = (&b.store, b.name);
-        let a = agency(&s, "Springfield PD", "springfieldpd.gov").await;
-        let o = user(&s, "o@springfieldpd.gov", Role::AgencyOfficer, Some(&a)).await;
-        let riley = user(&s, "riley@provider.example", Role::Reviewer, None).await;
-        let sam = user(&s, "sam@provider.example", Role::Reviewer, None).await;
+        let a = agency(s, "Springfield PD", "springfieldpd.gov").await;
+        let o = user(s, "o@springfieldpd.gov", Role::AgencyOfficer, Some(&a)).await;
+        let riley = user(s, "riley@provider.example", Role::Reviewer, None).await;
+        let sam = user(s, "sam@provider.example", Role::Reviewer, None).await;
         let now = Utc::now();
-        let soon = request(&s, &o, "subpoena", now + Duration::hours(30)).await;
-        let late = request(&s, &o, "subpoena", now - Duration::hours(2)).await;
-        let far = request(&s, &o, "subpoena", now + Duration::days(8)).await;
-        let nobody = request(&s, &o, "subpoena", now + Duration::hours(3)).await;
+        let soon = request(s, &o, "subpoena", now + Duration::hours(30)).await;
+        let late = request(s, &o, "subpoena", now - Duration::hours(2)).await;
+        let far = request(s, &o, "subpoena", now + Duration::days(8)).await;
+        let nobody = request(s, &o, "subpoena", now + Duration::hours(3)).await;
         for r in [&soon, &late, &far] {
             s.assign(&sys(), r.id, Some(riley.id)).await.unwrap();
         }
@@ -413,7 +413,7 @@ async fn a_deadline_reminder_is_queued_once_per_deadline_and_assignee() {
             .await
             .unwrap();
         assert_eq!(due.len(), 1, "{name}");
-        assert!(actions(&s)
+        assert!(actions(s)
             .await
             .iter()
             .any(|a| a == "request.deadline_reminder"));
@@ -424,13 +424,13 @@ async fn a_deadline_reminder_is_queued_once_per_deadline_and_assignee() {
 async fn the_queue_filters_by_deadline_process_and_assignment() {
     for b in backends("console_queue_filters").await {
         let (s, name) = (&b.store, b.name);
-        let a = agency(&s, "Springfield PD", "springfieldpd.gov").await;
-        let o = user(&s, "o@springfieldpd.gov", Role::AgencyOfficer, Some(&a)).await;
-        let riley = user(&s, "riley@provider.example", Role::Reviewer, None).await;
+        let a = agency(s, "Springfield PD", "springfieldpd.gov").await;
+        let o = user(s, "o@springfieldpd.gov", Role::AgencyOfficer, Some(&a)).await;
+        let riley = user(s, "riley@provider.example", Role::Reviewer, None).await;
         let now = Utc::now();
-        let late = request(&s, &o, "subpoena", now - Duration::hours(1)).await;
-        let soon = request(&s, &o, "court_order_2703d", now + Duration::hours(5)).await;
-        let far = request(&s, &o, "subpoena", now + Duration::days(5)).await;
+        let late = request(s, &o, "subpoena", now - Duration::hours(1)).await;
+        let soon = request(s, &o, "court_order_2703d", now + Duration::hours(5)).await;
+        let far = request(s, &o, "subpoena", now + Duration::days(5)).await;
         s.assign(&sys(), far.id, Some(riley.id)).await.unwrap();
         let ids = |v: Vec<RequestRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
         let base = QueueFilter {
