@@ -10,7 +10,7 @@ use custodian_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,

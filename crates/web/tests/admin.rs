@@ -729,3 +729,130 @@ async fn the_policy_profile_is_switched_for_every_server() {
             .any(|a| a == "setting.changed"));
     }
 }
+
+#[tokio::test]
+async fn registrations_waiting_for_approval_are_decided_on_the_agencies_page() {
+    for s in servers("admin_registrations").await {
+        let waiting = |email: &str, agency: &str| NewRegistration {
+            email: email.into(),
+            name: format!("Lt. {email}"),
+            password_hash: Some(custodian_web::account::password::hash(PASSWORD).unwrap()),
+            agency_id: None,
+            claimed: Some(ClaimedAgency {
+                name: agency.into(),
+                country: custodian_core::Country::US,
+                kind: custodian_core::AgencyKind::LocalPolice,
+                phone: Some("+1 217 555 0177".into()),
+            }),
+            status: RegistrationStatus::AwaitingApproval,
+            lookalike_of: None,
+            lookalike_reasons: Vec::new(),
+            token_hash: None,
+            token_expires_at: None,
+        };
+        let sys = Actor::System("test".into());
+        let accounts = s.store.accounts();
+        let hoover = accounts
+            .create_registration(
+                &sys,
+                waiting("hoover@ogdenvillepd.gov", "Ogdenville Police Department"),
+                None,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        let lou = accounts
+            .create_registration(
+                &sys,
+                waiting("lou@springfield-county.gov", "Springfield County"),
+                None,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        let mine = accounts
+            .create_registration(
+                &sys,
+                waiting("eddie@springfield.example", "Springfield PD annex"),
+                None,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+
+        let (mut ab, _) = staff_signed_in(&s, "pat", Role::Admin).await;
+        let page = ab.get("/admin/agencies").await;
+        assert!(
+            page.body.contains("Registrations waiting for approval (3)"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(
+            "Ogdenville Police Department (US, local police, phone given +1 217 555 0177)"
+        ));
+        let csrf = page.csrf();
+        // Approved: the agency they named is created, verified, and they can sign in.
+        let done = ab
+            .post(
+                &format!("/admin/registrations/{}/approve", hoover.id),
+                &[("csrf", &csrf), ("agency", "")],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        let agency = s
+            .store
+            .find_agency_by_name("Ogdenville Police Department")
+            .await
+            .unwrap();
+        assert_eq!(agency.status, custodian_core::AgencyStatus::Verified);
+        assert_eq!(agency.domains, vec!["ogdenvillepd.gov"]);
+        let mut hb = Browser::new(&s.base);
+        hb.enrol("hoover@ogdenvillepd.gov").await;
+        assert_eq!(hb.get("/").await.location.as_deref(), Some("/portal"));
+        // Into an agency the admin chooses; or refused.
+        let done = ab
+            .post(
+                &format!("/admin/registrations/{}/approve", mine.id),
+                &[("csrf", &csrf), ("agency", &s.agency_a.id.to_string())],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        let eddie = s
+            .store
+            .find_user_by_email("eddie@springfield.example")
+            .await
+            .unwrap();
+        assert_eq!(eddie.agency_id, Some(s.agency_a.id));
+        ab.post(
+            &format!("/admin/registrations/{}/refuse", lou.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert!(s
+            .store
+            .find_user_by_email("lou@springfield-county.gov")
+            .await
+            .is_err());
+        let page = ab.get("/admin/agencies").await;
+        assert!(page.body.contains("Registrations waiting for approval (0)"));
+        // Deciding twice is refused with the reason.
+        let again = ab
+            .post(
+                &format!("/admin/registrations/{}/refuse", hoover.id),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+        // An auditor sees them but cannot decide.
+        let (mut au, _) = staff_signed_in(&s, "jordan", Role::Auditor).await;
+        let read = au.get("/admin/agencies").await;
+        assert!(!read.body.contains("/approve\""));
+        let refused = au
+            .post(
+                &format!("/admin/registrations/{}/refuse", hoover.id),
+                &[("csrf", &read.csrf())],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+}

@@ -19,6 +19,7 @@ use custodian_core::{AgencyKind, AgencyStatus, Role};
 use uuid::Uuid;
 
 use super::{field_of, page_error, render, render_status, see_other, when, Layout, Viewer};
+use crate::api::accounts::decide_registration;
 use crate::api::admin::{
     available_profiles, calendar_code, calendar_view, calendars_of, change_domain, choose_policy,
     create_staff, edit_user_by, holiday_added, holiday_removed, new_calendar, policy_in_force,
@@ -39,6 +40,14 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/agencies/{id}/phone", post(phone))
         .route("/admin/agencies/{id}/domains", post(add_domain))
         .route("/admin/agencies/{id}/domains/remove", post(remove_domain))
+        .route(
+            "/admin/registrations/{id}/approve",
+            post(approve_registration),
+        )
+        .route(
+            "/admin/registrations/{id}/refuse",
+            post(refuse_registration),
+        )
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{id}/role", post(user_role))
         .route("/admin/users/{id}/active", post(user_active))
@@ -140,12 +149,25 @@ pub struct AgencyForm {
     pub verified: bool,
 }
 
+/// A registration from an agency the provider does not know yet, or a flagged lookalike.
+pub struct RegistrationRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub claimed: String,
+    pub when: String,
+    pub lookalike_of: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin_agencies.html")]
 struct AgenciesPage {
     layout: Layout,
     frame: Frame,
     rows: Vec<AgencyRow>,
+    waiting: Vec<RegistrationRow>,
+    flagged: Vec<RegistrationRow>,
+    agency_choices: Vec<(String, String)>,
     kinds: Vec<(&'static str, String, bool)>,
     form: AgencyForm,
 }
@@ -194,10 +216,54 @@ async fn build_agencies(
             )
         })
         .collect();
+    let registrations = state.store.accounts().list_registrations(None).await?;
+    let row = |r: &custodian_store::RegistrationRecord| RegistrationRow {
+        id: r.id.to_string(),
+        name: r.name.clone(),
+        email: r.email.clone(),
+        claimed: r
+            .claimed
+            .as_ref()
+            .map(|c| {
+                format!(
+                    "{} ({}, {}{})",
+                    c.name,
+                    c.country.code(),
+                    c.kind.as_str().replace('_', " "),
+                    c.phone
+                        .as_deref()
+                        .map(|p| format!(", phone given {p}"))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_default(),
+        when: when(r.created_at),
+        lookalike_of: r.lookalike_of.clone().unwrap_or_default(),
+    };
+    let waiting = registrations
+        .iter()
+        .filter(|r| r.status == custodian_store::RegistrationStatus::AwaitingApproval)
+        .map(row)
+        .collect();
+    let flagged = registrations
+        .iter()
+        .filter(|r| r.status == custodian_store::RegistrationStatus::Lookalike)
+        .map(row)
+        .collect();
+    let agency_choices = state
+        .store
+        .list_agencies()
+        .await?
+        .into_iter()
+        .map(|a| (a.id.to_string(), a.name))
+        .collect();
     Ok(AgenciesPage {
         layout: viewer.layout("Agencies", "/admin"),
         frame,
         rows,
+        waiting,
+        flagged,
+        agency_choices,
         kinds,
         form,
     })
@@ -243,6 +309,61 @@ pub async fn create_agency(
             Some(&e),
         ),
     }
+}
+
+async fn registration_decided(
+    state: AppState,
+    viewer: Viewer,
+    id: String,
+    approve: Option<Option<Uuid>>,
+) -> Response {
+    let result: Result<String, ApiError> = async {
+        let id = Uuid::parse_str(&id).map_err(|_| {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such registration")
+        })?;
+        let r = decide_registration(&state, &viewer.caller, id, approve).await?;
+        Ok(if approve.is_some() {
+            format!("{} ({}) can now sign in as an officer.", r.name, r.email)
+        } else {
+            format!("The registration of {} is refused.", r.email)
+        })
+    }
+    .await;
+    match result {
+        Ok(done) => {
+            viewer.flash(&state, &done).await;
+            see_other("/admin/agencies")
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => page_error(e),
+        Err(e) => finish(
+            build_agencies(&state, &viewer, Some(&e), AgencyForm::default()).await,
+            Some(&e),
+        ),
+    }
+}
+
+pub async fn approve_registration(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: PostedForm,
+) -> Response {
+    // Join an existing agency, or (none chosen) create the agency the officer claimed.
+    let agency = match form.get("agency").map(Uuid::parse_str) {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(_)) => return page_error(ApiError::not_found()),
+    };
+    registration_decided(state, viewer, id, Some(agency)).await
+}
+
+pub async fn refuse_registration(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    _form: PostedForm,
+) -> Response {
+    registration_decided(state, viewer, id, None).await
 }
 
 pub struct PersonRow {
