@@ -504,13 +504,15 @@ async fn letters_from_the_review_page_reach_the_agency() {
         assert!(portal.body.contains("Reason: The subpoena is unsigned."));
         assert!(portal.body.contains("Request declined"));
         // Nothing more can be sent about a rejected request.
-        let late = rb
-            .post(
-                &format!("{path}/clarify"),
-                &[("csrf", &csrf), ("text", "?")],
-            )
-            .await;
-        assert_eq!(late.status, StatusCode::CONFLICT);
+        for action in ["clarify", "narrow", "object"] {
+            let late = rb
+                .post(
+                    &format!("{path}/{action}"),
+                    &[("csrf", &csrf), ("text", "?")],
+                )
+                .await;
+            assert_eq!(late.status, StatusCode::CONFLICT, "{action}");
+        }
 
         // A direct foreign demand: the page shows the MLAT guidance, which the agency receives.
         let mut foreign = demand("foreign_direct", &["subscriber"]);

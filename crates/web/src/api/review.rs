@@ -378,6 +378,18 @@ pub(crate) async fn send_letter(
         record.status.transition(to).map_err(|e| {
             ApiError::new(StatusCode::CONFLICT, "illegal_transition", e.to_string())
         })?;
+    } else if !matches!(
+        record.status,
+        RequestStatus::Received | RequestStatus::InReview | RequestStatus::ClarificationRequested
+    ) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "illegal_transition",
+            format!(
+                "a request that is {} cannot be narrowed; narrowing comes before the decision",
+                record.status
+            ),
+        ));
     }
     Ok(state
         .store
