@@ -7,6 +7,7 @@ mod custody_cmd;
 mod custody_demo;
 mod customer_data;
 mod demo;
+mod demo_console;
 mod import_cmd;
 mod policy_cmd;
 mod production_cmd;

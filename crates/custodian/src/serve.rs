@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use custodian_jobs::{JobRunner, SendMail};
+use custodian_jobs::{DeadlineReminders, JobRunner, SendMail};
 use custodian_store::{DynClock, SystemClock};
 use custodian_web::{AppState, WebConfig};
 
@@ -98,12 +98,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .await?,
     );
-    let runner = JobRunner::new(store.clone(), clock.clone()).handle(SendMail::new(
-        store.clone(),
-        clock.clone(),
-        mailer.clone(),
-        &settings.mail_from,
-    ));
+    let reminders = DeadlineReminders::new(store.clone(), clock.clone(), &config.public_url);
+    reminders.schedule(clock.now()).await?;
+    let runner = JobRunner::new(store.clone(), clock.clone())
+        .handle(SendMail::new(
+            store.clone(),
+            clock.clone(),
+            mailer.clone(),
+            &settings.mail_from,
+        ))
+        .handle(reminders);
     let runner = custodian_custody::register(runner, custody.clone());
     let state = AppState::new(store.clone(), blobs, config, policy)
         .with_clock(clock)

@@ -8,6 +8,7 @@ mod common;
 use chrono::Utc;
 use common::webdriver::Browser;
 use common::Env;
+use custodian_report::pdf::text_pdf;
 use custodian_web::account::totp;
 
 fn screenshot_dir() -> std::path::PathBuf {
@@ -174,4 +175,360 @@ async fn an_officer_registers_enrols_and_serves_a_subpoena() {
         "browser screenshots saved in {}",
         shots.display()
     ));
+}
+
+/// Creates a user through the CLI with a password for the web sign-in.
+fn user_with_password(env: &Env, email: &str, name: &str, role: &str, agency: Option<&str>) {
+    use std::io::Write;
+    let mut args = vec![
+        "admin",
+        "user",
+        "create",
+        "--email",
+        email,
+        "--name",
+        name,
+        "--role",
+        role,
+        "--password-stdin",
+    ];
+    if let Some(a) = agency {
+        args.extend(["--agency", a]);
+    }
+    let mut child = env
+        .command()
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(child.wait().unwrap().success(), "creating {email}");
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Signs in by keyboard, enrols the authenticator, and continues to the start page.
+async fn sign_in_and_enrol(browser: &Browser, base: &str, email: &str, start: &str) {
+    browser.goto(&format!("{base}/signin")).await;
+    browser.click(&browser.find("#email").await).await;
+    browser.keys(email).await;
+    browser.keys("\u{E004}").await;
+    browser.keys(PASSWORD).await;
+    browser.keys("\u{E007}").await;
+    browser.wait_for_url("/signin/enrol").await;
+    let secret = browser.text(&browser.find("#totp-secret").await).await;
+    let secret = totp::base32_decode(&secret).expect("a base32 secret");
+    browser
+        .fill("#code", &totp::code_at(&secret, Utc::now()))
+        .await;
+    browser
+        .click(&browser.find("form[action='/signin/enrol'] button").await)
+        .await;
+    browser.find("#recovery-codes").await;
+    browser.click(&browser.find("a.button").await).await;
+    browser.wait_for_url(start).await;
+}
+
+async fn sign_out(browser: &Browser) {
+    browser
+        .click(&browser.find("form[action='/signout'] button").await)
+        .await;
+    browser.wait_for_url("/signin").await;
+}
+
+/// Serves a demand through the API with the officer's token; returns (id, number).
+async fn serve(
+    base: &str,
+    token: &str,
+    process: &str,
+    categories: &[&str],
+    n: usize,
+) -> (String, String) {
+    let request = serde_json::json!({
+        "process": process,
+        "issuing_authority": "Springfield Police Department",
+        "issuing_country": "US",
+        "case_reference": format!("2026-CR-{n:04}"),
+        "targets": [{"type": "email", "value": format!("suspect{n}@example.com")}],
+        "categories": categories,
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("request", request.to_string())
+        .part(
+            "document",
+            reqwest::multipart::Part::bytes(text_pdf(&[
+                "SPRINGFIELD POLICE DEPARTMENT".to_string(),
+                String::new(),
+                process.replace('_', " ").to_uppercase(),
+                format!("Case reference: 2026-CR-{n:04}"),
+                String::new(),
+                "TO: Custodian of Records".to_string(),
+                "You are commanded to produce the records described in the attachment.".to_string(),
+            ]))
+            .file_name(format!("{process}.pdf")),
+        );
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/v1/requests"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    (
+        v["id"].as_str().unwrap().to_string(),
+        v["number"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Waits (up to ten seconds) for the next page's flash message to say `expected`, and
+/// returns it; the page before may still show an older one.
+async fn flash(browser: &Browser, expected: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = browser
+            .script("const f = document.querySelector('.flash'); return f ? f.textContent : '';")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if last.contains(expected) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "no message '{expected}' (last: '{last}'):\n{}",
+        browser.source().await
+    );
+}
+
+#[tokio::test]
+async fn reviewers_decide_an_approver_approves_and_the_officer_sees_the_outcome() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let env = Env::sqlite();
+    let agency = "Springfield Police Department";
+    env.run(&[
+        "admin",
+        "agency",
+        "create",
+        "--name",
+        agency,
+        "--country",
+        "US",
+        "--kind",
+        "local_police",
+        "--domain",
+        "springfieldpd.gov",
+        "--phone",
+        "+1 217 555 0100",
+        "--verified",
+    ]);
+    let officer = "det.alvarez@springfieldpd.gov";
+    user_with_password(
+        &env,
+        officer,
+        "Det. Maria Alvarez",
+        "agency_officer",
+        Some(agency),
+    );
+    user_with_password(
+        &env,
+        "riley@legal.provider.example",
+        "Riley Brooks",
+        "reviewer",
+        None,
+    );
+    user_with_password(
+        &env,
+        "alex@legal.provider.example",
+        "Alex Kim",
+        "approver",
+        None,
+    );
+    user_with_password(
+        &env,
+        "pat@legal.provider.example",
+        "Pat Admin",
+        "admin",
+        None,
+    );
+    let token = env
+        .run(&["admin", "token", "create", "--user", officer])
+        .trim()
+        .to_string();
+    let server = env.serve();
+    let base = server.base.clone();
+    let shots = screenshot_dir();
+    let (subpoena, subpoena_no) = serve(
+        &base,
+        &token,
+        "subpoena",
+        &["subscriber", "transactional"],
+        1,
+    )
+    .await;
+    let (warrant, warrant_no) = serve(
+        &base,
+        &token,
+        "search_warrant",
+        &["subscriber", "content"],
+        2,
+    )
+    .await;
+    let (unsigned, unsigned_no) = serve(&base, &token, "subpoena", &["subscriber"], 3).await;
+
+    // The reviewer lands on the queue and finds the three requests.
+    browser.window(1280, 800).await;
+    sign_in_and_enrol(&browser, &base, "riley@legal.provider.example", "/review").await;
+    let queue = browser.text(&browser.find("#queue").await).await;
+    for n in [&subpoena_no, &warrant_no, &unsigned_no] {
+        assert!(queue.contains(n.as_str()), "{n} in {queue}");
+    }
+    assert!(browser.fits_width().await, "the queue fits 1280x800");
+
+    // Take the subpoena by keyboard alone: the select, Tab to its button, Enter.
+    browser
+        .click(&browser.find(&format!("#assign-{subpoena}")).await)
+        .await;
+    browser.keys("\u{E00C}").await; // Escape closes the open list, the focus stays
+    browser.keys("\u{E004}").await;
+    browser.keys("\u{E007}").await;
+    flash(&browser, &format!("{subpoena_no} is assigned to you.")).await;
+    browser.screenshot(&shots, "review-queue").await;
+
+    // Its page: the document in the page, the agency, the recommendation; decide as
+    // recommended.
+    browser
+        .goto(&format!("{base}/review/requests/{subpoena}"))
+        .await;
+    browser.find("iframe.document").await;
+    let agency_box = browser.text(&browser.find("#agency").await).await;
+    assert!(agency_box.contains("Verified"), "{agency_box}");
+    let rec = browser.text(&browser.find("#recommendation").await).await;
+    assert!(rec.contains("disclose"), "{rec}");
+    browser.screenshot(&shots, "review-page").await;
+    assert!(browser.fits_width().await, "the review page fits 1280x800");
+    browser.click(&browser.find("#decide-button").await).await;
+    flash(
+        &browser,
+        "Decided. The agency sees the outcome on its page.",
+    )
+    .await;
+
+    // The warrant's content disclosure: decided here, and it waits for someone else.
+    browser
+        .goto(&format!("{base}/review/requests/{warrant}"))
+        .await;
+    browser
+        .click(&browser.find("#summary form.assign-form button").await)
+        .await;
+    flash(&browser, &format!("{warrant_no} is assigned to you.")).await;
+    browser
+        .click(&browser.find("#disclose-content").await)
+        .await;
+    browser.click(&browser.find("#decide-button").await).await;
+    flash(&browser, "approver other than you").await;
+    let approval = browser.text(&browser.find("#approval").await).await;
+    assert!(approval.contains("two-person rule"), "{approval}");
+    browser
+        .script("document.getElementById('decision').scrollIntoView(); return true;")
+        .await;
+    browser.screenshot(&shots, "review-awaiting-approval").await;
+
+    // The unsigned subpoena is rejected with a reason; the letter is written from it.
+    browser
+        .goto(&format!("{base}/review/requests/{unsigned}"))
+        .await;
+    browser
+        .click(&browser.find("#reject-action summary").await)
+        .await;
+    browser
+        .fill(
+            "#reject-text",
+            "The subpoena is not signed by the issuing officer.",
+        )
+        .await;
+    browser
+        .click(&browser.find("form[action$='/reject'] button").await)
+        .await;
+    flash(&browser, "Rejected. The agency has the letter").await;
+    sign_out(&browser).await;
+
+    // A different person, the approver, approves.
+    sign_in_and_enrol(&browser, &base, "alex@legal.provider.example", "/review").await;
+    browser
+        .goto(&format!("{base}/review/requests/{warrant}"))
+        .await;
+    browser.click(&browser.find("#approve-button").await).await;
+    flash(&browser, "Approved.").await;
+    sign_out(&browser).await;
+
+    // The officer sees both outcomes, and the letter.
+    sign_in_and_enrol(&browser, &base, officer, "/portal").await;
+    browser
+        .goto(&format!("{base}/portal/requests/{warrant}"))
+        .await;
+    let outcome = browser.text(&browser.find("#outcome-h").await).await;
+    assert_eq!(outcome, "Outcome");
+    let page = browser.source().await;
+    assert!(
+        page.contains("decision-disclose"),
+        "the warrant's outcome is shown"
+    );
+    browser
+        .goto(&format!("{base}/portal/requests/{subpoena}"))
+        .await;
+    assert!(browser.source().await.contains("decision-disclose"));
+    browser
+        .goto(&format!("{base}/portal/requests/{unsigned}"))
+        .await;
+    let status = browser.text(&browser.find("#status").await).await;
+    assert_eq!(status, "Rejected");
+    let letter = browser.text(&browser.find(".letter").await).await;
+    assert!(
+        letter.contains("not signed by the issuing officer"),
+        "{letter}"
+    );
+    browser.screenshot(&shots, "officer-sees-letter").await;
+    sign_out(&browser).await;
+
+    // The admin pages, and every console page at phone width.
+    sign_in_and_enrol(&browser, &base, "pat@legal.provider.example", "/review").await;
+    let pages = [
+        "/review".to_string(),
+        format!("/review/requests/{warrant}"),
+        format!("/review/requests/{unsigned}"),
+        "/admin/agencies".to_string(),
+        "/admin/users".to_string(),
+        "/admin/calendars".to_string(),
+        "/admin/calendars/US".to_string(),
+        "/admin/policy".to_string(),
+    ];
+    for path in &pages {
+        browser.goto(&format!("{base}{path}")).await;
+        browser.find("main h1").await;
+        assert!(browser.fits_width().await, "{path} fits 1280x800");
+    }
+    browser.goto(&format!("{base}/admin/calendars/US")).await;
+    browser.screenshot(&shots, "admin-holidays").await;
+    browser.window(390, 844).await;
+    for path in &pages {
+        browser.goto(&format!("{base}{path}")).await;
+        browser.find("main h1").await;
+        assert!(browser.fits_width().await, "{path} fits a phone's width");
+    }
+    browser.goto(&format!("{base}/review")).await;
+    browser.screenshot(&shots, "review-queue-phone").await;
+    browser
+        .goto(&format!("{base}/review/requests/{warrant}"))
+        .await;
+    browser.screenshot(&shots, "review-page-phone").await;
+    browser.quit().await;
+    drop(server);
+    println!("screenshots: {}", shots.display());
 }

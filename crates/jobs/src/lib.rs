@@ -3,12 +3,15 @@
 //! delivers the mail outbox over SMTP (or into a Maildir when no server is configured), and
 //! [`testing::SmtpSink`], a real SMTP server on loopback for the test suites.
 //!
-//! Other parts of Custodian add their own [`JobHandler`]s (deadline reminders, hold expiry,
+//! [`DeadlineReminders`] mails assignees before and after their requests' deadlines. Other
+//! parts of Custodian add their own [`JobHandler`]s (hold expiry,
 //! delayed customer notices, emergency paging) and register them with the runner.
 
 pub mod mail;
+pub mod reminders;
 pub mod runner;
 pub mod testing;
 
 pub use mail::{MailError, MaildirMailer, Mailer, OutgoingMail, SendMail, SmtpMailer};
+pub use reminders::{DeadlineReminders, DEADLINE_REMINDERS_JOB, DEADLINE_REMINDER_MAIL};
 pub use runner::{backoff, JobError, JobHandler, JobRunner, RunReport};

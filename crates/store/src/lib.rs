@@ -10,6 +10,7 @@ mod blobs;
 pub mod clock;
 pub mod custody;
 mod custody_sql;
+mod console_sql;
 mod error;
 pub mod jobs;
 mod jobs_sql;
@@ -35,6 +36,9 @@ pub use account_sql::{
 pub use blob_space::{BlobRead, BlobSpace, BlobWriter, StoredObject};
 pub use blobs::{sha256_hex, Blobs};
 pub use clock::{Clock, DynClock, ManualClock, SystemClock};
+pub use console_sql::{
+    AdminStore, CalendarRecord, DeadlineStore, ReminderDue, POLICY_PROFILE_SETTING,
+};
 pub use error::{StoreError, StoreResult};
 pub use jobs::{
     Job, JobFilter, JobQueue, JobStatus, MailFilter, MailRecord, MailStatus, NewJob, NewMail,
@@ -168,6 +172,10 @@ pub trait Store: Send + Sync + 'static {
     fn outbox(&self) -> &dyn Outbox;
     /// Legal holds, productions and customer notice (`custody_sql.rs`).
     fn custody(&self) -> &dyn custody::CustodyStore;
+    /// Agencies' phones and domains, staff roles, settings (`console_sql.rs`).
+    fn admin(&self) -> &dyn AdminStore;
+    /// Holiday calendars and deadline reminders (`console_sql.rs`).
+    fn deadlines(&self) -> &dyn DeadlineStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

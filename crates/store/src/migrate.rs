@@ -38,6 +38,11 @@ pub const SQLITE: &[Migration] = &[
         name: "custody",
         sql: include_str!("../migrations/sqlite/0006_custody.sql"),
     },
+    Migration {
+        version: 7,
+        name: "console",
+        sql: include_str!("../migrations/sqlite/0007_console.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -70,6 +75,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "custody",
         sql: include_str!("../migrations/postgres/0006_custody.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "console",
+        sql: include_str!("../migrations/postgres/0007_console.sql"),
     },
 ];
 

@@ -273,4 +273,12 @@ pub struct QueueFilter {
     /// Only requests still awaiting the provider or the agency.
     pub open_only: bool,
     pub limit: u32,
+    /// Only requests of this kind of process.
+    pub process: Option<LegalProcess>,
+    /// Only requests no one has taken yet (ignored when `assignee` is set).
+    pub unassigned: bool,
+    /// Only requests due after this time (with `due_by`: a window of deadlines).
+    pub due_after: Option<DateTime<Utc>>,
+    /// Only requests due at or before this time (overdue: `due_by = now`).
+    pub due_by: Option<DateTime<Utc>>,
 }

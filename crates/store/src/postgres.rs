@@ -58,3 +58,4 @@ crate::report_sql::impl_report_store!(PgStore, Postgres);
 crate::account_sql::impl_account_store!(PgStore, Postgres);
 crate::jobs_sql::impl_jobs_store!(PgStore, Postgres);
 crate::custody_sql::impl_custody_store!(PgStore, Postgres);
+crate::console_sql::impl_console_store!(PgStore, Postgres);

@@ -822,20 +822,39 @@ macro_rules! impl_store {
                     .map(|s| format!("'{s}'"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                let open_clause = if filter.open_only {
+                // A deadline filter looks only at requests whose answer is still owed.
+                let owed = RequestStatus::ALL
+                    .iter()
+                    .filter(|s| custodian_core::deadline::awaiting_answer(**s))
+                    .map(|s| format!("'{}'", s.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let open_clause = if filter.due_by.is_some() || filter.due_after.is_some() {
+                    format!("AND status IN ({owed})")
+                } else if filter.open_only {
                     format!("AND status IN ({open_list})")
                 } else {
                     String::new()
                 };
+                let unassigned_clause = if filter.unassigned && filter.assignee.is_none() {
+                    "AND assignee_id IS NULL"
+                } else {
+                    ""
+                };
                 let sql = format!(
                     "SELECT {REQUEST_COLUMNS} FROM requests WHERE ($1 IS NULL OR status = $1) \
-                     AND ($2 IS NULL OR assignee_id = $2) {open_clause} \
+                     AND ($2 IS NULL OR assignee_id = $2) {open_clause} {unassigned_clause} \
+                     AND ($4 IS NULL OR process = $4) \
+                     AND ($5 IS NULL OR respond_by > $5) AND ($6 IS NULL OR respond_by <= $6) \
                      ORDER BY emergency DESC, respond_by ASC, received_at ASC LIMIT $3"
                 );
                 let rows = sqlx::query(&sql)
                     .bind(filter.status.map(|s| s.as_str()))
                     .bind(filter.assignee)
                     .bind(i64::from(filter.limit.max(1)))
+                    .bind(filter.process.map(|p| p.as_str()))
+                    .bind(filter.due_after.map(custodian_audit::AuditEntry::truncate_time))
+                    .bind(filter.due_by.map(custodian_audit::AuditEntry::truncate_time))
                     .fetch_all(self.reader())
                     .await?;
                 rows.iter().map(request_row).collect()
@@ -1214,6 +1233,14 @@ macro_rules! impl_store {
             }
 
             fn custody(&self) -> &dyn $crate::custody::CustodyStore {
+                self
+            }
+
+            fn admin(&self) -> &dyn AdminStore {
+                self
+            }
+
+            fn deadlines(&self) -> &dyn DeadlineStore {
                 self
             }
 

@@ -454,13 +454,29 @@ pub async fn approve(
     } else {
         crate::json::parse_json(&body, "body")?
     };
-    let r = state
-        .store
-        .accounts()
-        .approve_registration(&caller.actor(), id, input.agency_id)
-        .await
-        .map_err(registration_error)?;
+    let r = decide_registration(&state, &caller, id, Some(input.agency_id)).await?;
     Ok(Json(r.into()))
+}
+
+/// Approves a registration (`Some(agency)`: join that agency, `Some(None)`: create the claimed
+/// one) or refuses it (`None`). The API and the agencies page both come here.
+pub(crate) async fn decide_registration(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    approve: Option<Option<Uuid>>,
+) -> ApiResult<RegistrationRecord> {
+    caller.require_role(&[Role::Admin], "deciding registrations")?;
+    let accounts = state.store.accounts();
+    match approve {
+        Some(agency) => {
+            accounts
+                .approve_registration(&caller.actor(), id, agency)
+                .await
+        }
+        None => accounts.refuse_registration(&caller.actor(), id).await,
+    }
+    .map_err(registration_error)
 }
 
 /// Refuse an open registration (admin).
@@ -483,12 +499,7 @@ pub async fn refuse(
 ) -> ApiResult<Json<RegistrationView>> {
     caller.require_role(&[Role::Admin], "refusing registrations")?;
     let id = registration_id(&id)?;
-    let r = state
-        .store
-        .accounts()
-        .refuse_registration(&caller.actor(), id)
-        .await
-        .map_err(registration_error)?;
+    let r = decide_registration(&state, &caller, id, None).await?;
     Ok(Json(r.into()))
 }
 

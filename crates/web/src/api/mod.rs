@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod custody;
+pub mod admin;
 pub mod followers;
 pub mod outbox;
 pub mod policy;
@@ -79,6 +80,24 @@ use crate::AppState;
         custody::public_notice,
         custody::get_age_recipient,
         custody::set_age_recipient,
+        admin::list_agencies,
+        admin::create_agency,
+        admin::show_agency,
+        admin::edit_agency,
+        admin::verify_agency,
+        admin::suspend_agency,
+        admin::add_domain,
+        admin::remove_domain,
+        admin::list_users,
+        admin::create_user,
+        admin::edit_user,
+        admin::list_calendars,
+        admin::create_calendar,
+        admin::show_calendar,
+        admin::add_holiday,
+        admin::remove_holiday,
+        admin::show_policy,
+        admin::set_policy,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -87,7 +106,7 @@ use crate::AppState;
         (name = "policy", description = "What the provider's policy engine says about a demand"),
         (name = "review", description = "The provider's legal team works the queue"),
         (name = "accounts", description = "Registration of officers, approval, browser sessions"),
-        (name = "admin", description = "Administration: the mail outbox and background jobs"),
+        (name = "admin", description = "Administration: agencies, users and roles, holiday calendars, the policy profile, the mail outbox and background jobs"),
         (name = "custody", description = "Legal holds, productions and customer notice")
     )
 )]
@@ -163,6 +182,7 @@ pub fn routes() -> Router<AppState> {
         .route("/policy/check", post(policy::check))
         .merge(custody_routes())
         .route("/policy/explain/{process}", get(policy::explain_process))
+        .merge(admin::routes())
 }
 
 /// Holds, productions and customer notice (`custody.rs`).

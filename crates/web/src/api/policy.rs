@@ -38,7 +38,11 @@ pub async fn assessment(
         intake: record.intake,
     };
     let case = PolicyCase::from_request(&request, record.received_at);
-    Ok(Json(evaluate(&state.policy, &case, Utc::now())))
+    Ok(Json(evaluate(
+        &*state.active_policy().await,
+        &case,
+        Utc::now(),
+    )))
 }
 
 /// What the engine would decide for a demand before it is served (the portal's live preview).
@@ -60,7 +64,11 @@ pub async fn check(
 ) -> ApiResult<Json<Assessment>> {
     let value: serde_json::Value = parse_json(&body, "body")?;
     let case = PolicyCase::from_json_value(value)?;
-    Ok(Json(evaluate(&state.policy, &case, Utc::now())))
+    Ok(Json(evaluate(
+        &*state.active_policy().await,
+        &case,
+        Utc::now(),
+    )))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,6 +101,6 @@ pub async fn explain_process(
     Ok(Json(Explanation {
         process,
         label: process.label().to_string(),
-        text: explain(&state.policy, process),
+        text: explain(&*state.active_policy().await, process),
     }))
 }

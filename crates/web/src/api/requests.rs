@@ -278,12 +278,19 @@ pub(crate) async fn store_submission(
         });
     }
     let received_at = Utc::now();
+    let calendar = crate::api::admin::deadline_calendar(
+        &state.store,
+        &state.config.calendar,
+        &intake.intake.issuing_country,
+        received_at,
+    )
+    .await?;
     let due = respond_by(
         intake.intake.process,
         intake.is_emergency(),
         received_at,
         intake.intake.return_date,
-        &state.config.calendar,
+        &calendar,
     );
     let submission = state
         .store
@@ -477,6 +484,7 @@ pub async fn show(
     params(
         ("id" = Uuid, Path, description = "Request id"),
         ("doc_id" = Uuid, Path, description = "Document id"),
+        DocumentQuery,
     ),
     responses(
         (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>),
@@ -488,7 +496,9 @@ pub async fn document(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, doc_id)): Path<(String, String)>,
+    query: Result<Query<DocumentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let record = state.store.get_request(caller.scope, path_id(&id)?).await?;
     let doc_id = path_id(&doc_id)?;
     let doc = record
@@ -508,7 +518,12 @@ pub async fn document(
             ),
         )
         .await?;
-    let disposition = format!("attachment; filename=\"{}\"", doc.file_name);
+    let mode = if q.inline.unwrap_or(false) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let disposition = format!("{mode}; filename=\"{}\"", doc.file_name);
     let mut response = Response::new(Body::from(bytes));
     let h = response.headers_mut();
     h.insert(
@@ -522,7 +537,32 @@ pub async fn document(
         "x-content-sha256",
         HeaderValue::from_str(&doc.sha256).map_err(|_| ApiError::not_found())?,
     );
+    // Shown inside Custodian's own review page, never framed by another site, never sniffed
+    // as anything but a PDF, never kept in a shared cache.
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("frame-ancestors 'self'"),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentQuery {
+    /// Ask the browser to show the PDF in the page rather than save it.
+    pub inline: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -574,16 +614,38 @@ pub async fn post_message(
     Path(id): Path<String>,
     ApiJson(msg): ApiJson<NewMessage>,
 ) -> ApiResult<(StatusCode, Json<MessageView>)> {
-    let id = path_id(&id)?;
-    let body = msg.body.trim();
-    if body.is_empty() || body.chars().count() > MAX_MESSAGE {
-        return Err(FieldError::new("body", format!("1 to {MAX_MESSAGE} characters")).into());
+    let m = add_message(&state, &caller, path_id(&id)?, &msg.body).await?;
+    Ok((StatusCode::CREATED, Json(m.into())))
+}
+
+/// Adds a message to a request's conversation: the agency writing to the legal team, or the
+/// legal team to the agency. The API, the portal and the review page all come here.
+pub(crate) async fn add_message(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    body: &str,
+) -> ApiResult<MessageRecord> {
+    if !caller.is_agency() {
+        // Auditors read the conversation; the legal team writes in it.
+        caller.require_role(
+            &[
+                custodian_core::Role::Reviewer,
+                custodian_core::Role::Approver,
+                custodian_core::Role::Custodian,
+                custodian_core::Role::Admin,
+            ],
+            "writing to the agency",
+        )?;
     }
-    let m = state
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > MAX_MESSAGE {
+        return Err(FieldError::new("body", format!("write 1 to {MAX_MESSAGE} characters")).into());
+    }
+    Ok(state
         .store
         .add_message(&caller.actor(), caller.scope, id, caller.is_agency(), body)
-        .await?;
-    Ok((StatusCode::CREATED, Json(m.into())))
+        .await?)
 }
 
 /// The conversation about a request, oldest first.

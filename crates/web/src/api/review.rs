@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use custodian_core::deadline::{urgency, Urgency};
+use chrono::{DateTime, Duration, Utc};
+use custodian_core::deadline::{urgency, Urgency, DUE_SOON_HOURS};
 use custodian_core::letters::{self, LetterContext};
-use custodian_core::review::ReviewDecision;
+use custodian_core::review::{check_approval, ApprovalError, ReviewDecision};
 use custodian_core::{FieldError, LegalProcess, RequestStatus, Role};
 use custodian_store::{
     DecisionRecord, LetterRecord, QueueFilter, RequestRecord, Scope, StoreError,
@@ -23,24 +23,31 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::AppState;
 
-const READERS: &[Role] = &[
+/// Who may read the queue and the review pages (auditors read, never act).
+pub(crate) const READERS: &[Role] = &[
     Role::Reviewer,
     Role::Approver,
     Role::Custodian,
     Role::Admin,
     Role::Auditor,
 ];
-const REVIEWERS: &[Role] = &[Role::Reviewer, Role::Admin];
-const APPROVERS: &[Role] = &[Role::Approver, Role::Admin];
+/// Who works requests: assignment, letters, decisions.
+pub(crate) const REVIEWERS: &[Role] = &[Role::Reviewer, Role::Admin];
+/// Who gives the second person's approval.
+pub(crate) const APPROVERS: &[Role] = &[Role::Approver, Role::Admin];
 const MAX_TEXT: usize = 10_000;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// Only requests in this state.
     pub status: Option<String>,
-    /// `me`, a user id, or omitted for everyone's.
+    /// `me`, `none` (no one has taken it), a user id, or omitted for everyone's.
     pub assignee: Option<String>,
+    /// `soon` (due within 48 hours, not yet overdue) or `overdue`.
+    pub due: Option<String>,
+    /// Only this kind of process, e.g. `search_warrant`.
+    pub process: Option<String>,
     /// Include finished requests too (default: open ones only).
     pub all: Option<bool>,
     /// At most this many (1 to 500, default 100).
@@ -63,7 +70,7 @@ pub struct QueueItem {
 }
 
 impl QueueItem {
-    fn new(r: RequestRecord, now: DateTime<Utc>) -> Self {
+    pub(crate) fn new(r: RequestRecord, now: DateTime<Utc>) -> Self {
         QueueItem {
             urgency: urgency(r.respond_by, now),
             id: r.id,
@@ -88,6 +95,79 @@ pub struct Queue {
     pub items: Vec<QueueItem>,
 }
 
+fn invalid_query(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_query", message)
+}
+
+/// Turns the queue's query (from the API or the queue page's filter form) into the store's
+/// filter. Blank values mean "any", so a filter form can send every field.
+pub(crate) fn queue_filter(
+    caller: &Caller,
+    q: &QueueQuery,
+    now: DateTime<Utc>,
+) -> ApiResult<QueueFilter> {
+    let blank = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let status = blank(&q.status)
+        .map(|s| s.parse::<RequestStatus>())
+        .transpose()
+        .map_err(|e| invalid_query(format!("status: {e}")))?;
+    let process = blank(&q.process)
+        .map(|p| p.parse::<LegalProcess>())
+        .transpose()
+        .map_err(|e| invalid_query(format!("process: {e}")))?;
+    let (assignee, unassigned) = match blank(&q.assignee).as_deref() {
+        None => (None, false),
+        Some("me") => (Some(caller.user.id), false),
+        Some("none") => (None, true),
+        Some(id) => (
+            Some(
+                Uuid::parse_str(id)
+                    .map_err(|_| invalid_query("assignee: 'me', 'none' or a user id"))?,
+            ),
+            false,
+        ),
+    };
+    let soon = now + Duration::hours(DUE_SOON_HOURS);
+    let (due_after, due_by) = match blank(&q.due).as_deref() {
+        None => (None, None),
+        Some("soon") => (Some(now), Some(soon)),
+        Some("overdue") => (None, Some(now)),
+        Some(_) => return Err(invalid_query("due: 'soon' or 'overdue'")),
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(invalid_query("limit: between 1 and 500"));
+    }
+    Ok(QueueFilter {
+        status,
+        assignee,
+        // Deadlines matter while a request is open; a due filter looks at open ones only.
+        open_only: !q.all.unwrap_or(false) || due_by.is_some(),
+        limit,
+        process,
+        unassigned,
+        due_after,
+        due_by,
+    })
+}
+
+/// The queue and the counts per state: the API's answer and the queue page's data.
+pub(crate) async fn load_queue(
+    state: &AppState,
+    caller: &Caller,
+    filter: &QueueFilter,
+) -> ApiResult<(Vec<RequestRecord>, BTreeMap<RequestStatus, u64>)> {
+    caller.require_role(READERS, "the review queue")?;
+    let items = state.store.review_queue(filter).await?;
+    let counts = state.store.status_counts().await?.into_iter().collect();
+    Ok((items, counts))
+}
+
 /// The review queue.
 #[utoipa::path(
     get,
@@ -96,6 +176,7 @@ pub struct Queue {
     params(QueueQuery),
     responses(
         (status = 200, description = "The queue", body = Queue),
+        (status = 400, description = "A bad filter", body = ErrorBody),
         (status = 403, description = "Provider staff only", body = ErrorBody),
     )
 )]
@@ -105,50 +186,20 @@ pub async fn queue(
     query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Queue>> {
     caller.require_role(READERS, "the review queue")?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let status = q
-        .status
-        .as_deref()
-        .map(str::parse::<RequestStatus>)
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_query", format!("status: {e}")))?;
-    let assignee =
-        match q.assignee.as_deref() {
-            None | Some("") => None,
-            Some("me") => Some(caller.user.id),
-            Some(id) => Some(Uuid::parse_str(id).map_err(|_| {
-                ApiError::bad_request("invalid_query", "assignee: 'me' or a user id")
-            })?),
-        };
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "limit: between 1 and 500",
-        ));
-    }
-    let filter = QueueFilter {
-        status,
-        assignee,
-        open_only: !q.all.unwrap_or(false),
-        limit,
-    };
-    let now = Utc::now();
-    let items = state.store.review_queue(&filter).await?;
-    let counts = state
-        .store
-        .status_counts()
-        .await?
-        .into_iter()
-        .map(|(s, n)| (s.as_str().to_string(), n))
-        .collect();
+    let Query(q) = query.map_err(|e| invalid_query(e.body_text()))?;
+    let now = state.clock.now();
+    let filter = queue_filter(&caller, &q, now)?;
+    let (items, counts) = load_queue(&state, &caller, &filter).await?;
     Ok(Json(Queue {
-        counts,
+        counts: counts
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), n))
+            .collect(),
         items: items.into_iter().map(|r| QueueItem::new(r, now)).collect(),
     }))
 }
 
-fn request_id(raw: &str) -> ApiResult<Uuid> {
+pub(crate) fn request_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found())
 }
 
@@ -187,9 +238,20 @@ pub async fn assign(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Assignment>,
 ) -> ApiResult<Json<QueueItem>> {
+    let r = assign_request(&state, &caller, request_id(&id)?, body.assignee.as_deref()).await?;
+    Ok(Json(QueueItem::new(r, state.clock.now())))
+}
+
+/// Assigns a request to `me`, to a reviewer or approver named by e-mail address, or (blank)
+/// to no one. The API and the review pages both come here.
+pub(crate) async fn assign_request(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    assignee: Option<&str>,
+) -> ApiResult<RequestRecord> {
     caller.require_role(REVIEWERS, "assigning requests")?;
-    let id = request_id(&id)?;
-    let assignee = match body.assignee.as_deref().map(str::trim) {
+    let assignee = match assignee.map(str::trim) {
         None | Some("") => None,
         Some("me") => Some(caller.user.id),
         Some(email) => {
@@ -198,7 +260,11 @@ pub async fn assign(
                 other => Some(other?),
             };
             match user {
-                Some(u) if REVIEWERS.contains(&u.role) || APPROVERS.contains(&u.role) => Some(u.id),
+                Some(u)
+                    if u.active && (REVIEWERS.contains(&u.role) || APPROVERS.contains(&u.role)) =>
+                {
+                    Some(u.id)
+                }
                 _ => {
                     return Err(
                         FieldError::new("assignee", format!("{email} is not a reviewer")).into(),
@@ -207,8 +273,7 @@ pub async fn assign(
             }
         }
     };
-    let r = state.store.assign(&caller.actor(), id, assignee).await?;
-    Ok(Json(QueueItem::new(r, Utc::now())))
+    Ok(state.store.assign(&caller.actor(), id, assignee).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -239,8 +304,8 @@ impl From<LetterRecord> for LetterView {
 }
 
 /// The kinds of letter a reviewer sends, and the state each leaves the request in.
-#[derive(Debug, Clone, Copy)]
-enum LetterKind {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LetterKind {
     Clarification,
     Objection,
     Narrowing,
@@ -249,7 +314,7 @@ enum LetterKind {
 }
 
 impl LetterKind {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             LetterKind::Clarification => "clarification",
             LetterKind::Objection => "objection",
@@ -259,7 +324,8 @@ impl LetterKind {
         }
     }
 
-    fn then(self) -> Option<RequestStatus> {
+    /// The state the letter leaves the request in (a narrowing changes none).
+    pub(crate) fn then(self) -> Option<RequestStatus> {
         match self {
             LetterKind::Clarification | LetterKind::Objection => {
                 Some(RequestStatus::ClarificationRequested)
@@ -271,24 +337,34 @@ impl LetterKind {
     }
 }
 
-async fn send(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    kind: LetterKind,
-    reason: Option<&str>,
-) -> ApiResult<Json<LetterView>> {
-    caller.require_role(REVIEWERS, "reviewing requests")?;
-    let id = request_id(id)?;
-    let record = state.store.get_request(Scope::Provider, id).await?;
-    let agency = state.store.get_agency(record.agency_id).await?;
-    let ctx = LetterContext {
+/// The agency's letter about a request, in the provider's standard words.
+pub(crate) fn letter_context<'a>(record: &'a RequestRecord, agency: &'a str) -> LetterContext<'a> {
+    LetterContext {
         number: &record.number,
-        agency: &agency.name,
+        agency,
         process: record.process,
         case_reference: record.intake.case_reference.as_deref(),
+    }
+}
+
+/// Writes a letter to the agency (a question, an objection, the narrowed scope, a rejection
+/// from the reason, the MLAT guidance) and moves the request on, in one transaction. The API
+/// and the review page both come here.
+pub(crate) async fn send_letter(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    kind: LetterKind,
+    reason: Option<&str>,
+) -> ApiResult<LetterRecord> {
+    caller.require_role(REVIEWERS, "reviewing requests")?;
+    let record = state.store.get_request(Scope::Provider, id).await?;
+    let agency = state.store.get_agency(record.agency_id).await?;
+    let ctx = letter_context(&record, &agency.name);
+    let reason = match kind {
+        LetterKind::Redirect => None,
+        _ => Some(text("text", reason.unwrap_or(""))?),
     };
-    let reason = reason.map(|r| text("text", r)).transpose()?;
     let body = match (kind, reason.as_deref()) {
         (LetterKind::Redirect, _) => letters::redirect_to_mlat(&ctx),
         (LetterKind::Rejection, Some(r)) => letters::rejection(&ctx, r),
@@ -297,11 +373,28 @@ async fn send(
         (LetterKind::Narrowing, Some(r)) => format!("The request has been narrowed to: {r}"),
         (_, None) => return Err(FieldError::new("text", "is required").into()),
     };
-    let letter = state
+    if let Some(to) = kind.then() {
+        // Refuse before writing anything, with the lifecycle's own words.
+        record.status.transition(to).map_err(|e| {
+            ApiError::new(StatusCode::CONFLICT, "illegal_transition", e.to_string())
+        })?;
+    } else if !matches!(
+        record.status,
+        RequestStatus::Received | RequestStatus::InReview | RequestStatus::ClarificationRequested
+    ) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "illegal_transition",
+            format!(
+                "a request that is {} cannot be narrowed; narrowing comes before the decision",
+                record.status
+            ),
+        ));
+    }
+    Ok(state
         .store
         .send_letter(&caller.actor(), id, kind.name(), &body, kind.then())
-        .await?;
-    Ok(Json(letter.into()))
+        .await?)
 }
 
 macro_rules! letter_endpoint {
@@ -327,7 +420,8 @@ macro_rules! letter_endpoint {
             Path(id): Path<String>,
             ApiJson(body): ApiJson<Reason>,
         ) -> ApiResult<Json<LetterView>> {
-            send(&state, &caller, &id, $kind, Some(&body.text)).await
+            let letter = send_letter(&state, &caller, request_id(&id)?, $kind, Some(&body.text)).await?;
+            Ok(Json(letter.into()))
         }
     };
 }
@@ -375,7 +469,15 @@ pub async fn redirect(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<LetterView>> {
-    send(&state, &caller, &id, LetterKind::Redirect, None).await
+    let letter = send_letter(
+        &state,
+        &caller,
+        request_id(&id)?,
+        LetterKind::Redirect,
+        None,
+    )
+    .await?;
+    Ok(Json(letter.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -433,16 +535,26 @@ pub async fn decide(
     Path(id): Path<String>,
     ApiJson(decision): ApiJson<ReviewDecision>,
 ) -> ApiResult<Json<DecisionView>> {
+    let stored = decide_request(&state, &caller, request_id(&id)?, decision).await?;
+    Ok(Json(DecisionView::new(stored, false)))
+}
+
+/// Checks a decision against the request and the law and records it; content and emergency
+/// disclosures then wait for an approver. The API and the review page both come here.
+pub(crate) async fn decide_request(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    decision: ReviewDecision,
+) -> ApiResult<DecisionRecord> {
     caller.require_role(REVIEWERS, "deciding requests")?;
-    let id = request_id(&id)?;
     let record = state.store.get_request(Scope::Provider, id).await?;
     let decision = decision.validate(record.process, &record.intake.categories)?;
     let needs_approval = decision.needs_approval(record.emergency);
-    let stored = state
+    Ok(state
         .store
         .record_decision(&caller.actor(), id, &decision, needs_approval)
-        .await?;
-    Ok(Json(DecisionView::new(stored, false)))
+        .await?)
 }
 
 /// Approve a decision made by someone else (two-person rule).
@@ -455,7 +567,7 @@ pub async fn decide(
         (status = 200, description = "Approved", body = DecisionView),
         (status = 403, description = "Approvers only", body = ErrorBody),
         (status = 404, description = "No decision to approve", body = ErrorBody),
-        (status = 409, description = "Same person, already approved, or not needed", body = ErrorBody),
+        (status = 409, description = "Same person (two_person_rule), already approved, or not needed", body = ErrorBody),
     )
 )]
 pub async fn approve(
@@ -463,10 +575,38 @@ pub async fn approve(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DecisionView>> {
-    caller.require_role(APPROVERS, "approving decisions")?;
-    let id = request_id(&id)?;
-    let stored = state.store.approve_decision(&caller.actor(), id).await?;
+    let stored = approve_request(&state, &caller, request_id(&id)?).await?;
     Ok(Json(DecisionView::new(stored, false)))
+}
+
+/// The second person's approval. The two-person rule is checked here for a clear answer, and
+/// again by the store inside the approval's transaction.
+pub(crate) async fn approve_request(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<DecisionRecord> {
+    caller.require_role(APPROVERS, "approving decisions")?;
+    let decision = state
+        .store
+        .get_decision(Scope::Provider, id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_decided", "no decision yet"))?;
+    check_approval(
+        decision.decided_by,
+        caller.user.id,
+        decision.needs_approval,
+        decision.approved_by.is_some(),
+    )
+    .map_err(|e| {
+        let code = match e {
+            ApprovalError::SamePerson => "two_person_rule",
+            ApprovalError::NotRequired => "approval_not_needed",
+            ApprovalError::AlreadyApproved => "already_approved",
+        };
+        ApiError::new(StatusCode::CONFLICT, code, e.to_string())
+    })?;
+    Ok(state.store.approve_decision(&caller.actor(), id).await?)
 }
 
 /// The outcome of a request, once decided.

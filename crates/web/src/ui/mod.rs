@@ -8,9 +8,11 @@
 
 mod account;
 mod notice_page;
+mod admin;
 mod portal;
 mod register;
 mod request_page;
+mod review;
 mod signin;
 
 use askama::Template;
@@ -72,15 +74,17 @@ pub fn routes() -> Router<AppState> {
             post(request_page::remove_follower),
         )
         .route("/notice/{token}", get(notice_page::page))
+        .merge(review::routes())
+        .merge(admin::routes())
 }
 
-/// Where a signed-in user starts: the portal for agency staff, their account page otherwise
-/// (the review console adds its own start page for the provider's staff).
+/// Where a signed-in user starts: the portal for agency staff, the review queue for the
+/// provider's staff.
 pub fn start_page(role: Role) -> &'static str {
     if role.is_agency_side() {
         "/portal"
     } else {
-        "/account"
+        "/review"
     }
 }
 
@@ -106,6 +110,12 @@ pub fn nav_for(role: Role, current: &str) -> Vec<NavItem> {
         items.push(("/portal", "My requests", ""));
         items.push(("/portal/serve", "Serve legal process", ""));
         items.push(("/portal/emergency", "Emergency", "emergency"));
+    }
+    if role.sees_all_requests() {
+        items.push(("/review", "Review queue", ""));
+    }
+    if matches!(role, Role::Admin | Role::Auditor) {
+        items.push(("/admin", "Administration", ""));
     }
     items.push(("/account", "Account", ""));
     items
@@ -318,7 +328,8 @@ pub fn render<T: Template>(t: &T) -> Response {
                 "content-security-policy",
                 HeaderValue::from_static(
                     "default-src 'self'; img-src 'self' data:; style-src 'self'; \
-                     script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+                     script-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; \
+                     frame-ancestors 'none'; form-action 'self'",
                 ),
             );
             r

@@ -11,7 +11,7 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
-use custodian_core::deadline::{urgency, Urgency};
+use custodian_core::deadline::{awaiting_answer, urgency, Urgency};
 use custodian_core::policy::{evaluate, explain as explain_process, PolicyCase};
 use custodian_core::{
     DataCategory, LegalProcess, NewLegalRequest, ReceivedVia, RequestIntake, RequestStatus,
@@ -88,6 +88,9 @@ fn due(
     if !status.is_open() {
         return ("— (finished)".into(), "");
     }
+    if !awaiting_answer(status) {
+        return ("— (answered)".into(), "");
+    }
     let u = urgency(respond_by, now);
     let class = match u {
         Urgency::Overdue => "due-overdue",
@@ -139,7 +142,7 @@ pub async fn home(
         due_soon: page
             .items
             .iter()
-            .filter(|r| r.status.is_open() && urgency(r.respond_by, now) != Urgency::OnTime)
+            .filter(|r| awaiting_answer(r.status) && urgency(r.respond_by, now) != Urgency::OnTime)
             .count(),
         finished: page.items.iter().filter(|r| !r.status.is_open()).count(),
     };
@@ -397,7 +400,7 @@ fn category_label(c: DataCategory) -> &'static str {
     }
 }
 
-fn serve_page(
+async fn serve_page(
     state: &AppState,
     viewer: &Viewer,
     f: ServeFields,
@@ -411,7 +414,7 @@ fn serve_page(
     } else {
         "/portal/serve"
     };
-    let preview = preview_html(state, &f);
+    let preview = preview_html(state, &f).await;
     ServePage {
         layout: viewer.layout(
             if emergency {
@@ -452,7 +455,7 @@ fn serve_page(
                 )
             })
             .collect(),
-        explanation: explain_process(&state.policy, process),
+        explanation: explain_process(&*state.active_policy().await, process),
         preview,
         max_mib: state.config.max_document_bytes / (1024 * 1024),
         f,
@@ -461,12 +464,12 @@ fn serve_page(
 
 pub async fn serve_form(State(state): State<AppState>, viewer: Viewer) -> Response {
     let f = ServeFields::blank(&viewer, false);
-    render(&serve_page(&state, &viewer, f, None))
+    render(&serve_page(&state, &viewer, f, None).await)
 }
 
 pub async fn emergency_form(State(state): State<AppState>, viewer: Viewer) -> Response {
     let f = ServeFields::blank(&viewer, true);
-    render(&serve_page(&state, &viewer, f, None))
+    render(&serve_page(&state, &viewer, f, None).await)
 }
 
 /// Reads the multipart serve form: the CSRF token must be the first part (it is the form's
@@ -538,7 +541,7 @@ async fn read_serve_form(
                 let f = ServeFields::from_form(&form);
                 return Err(render_status(
                     e.status,
-                    &serve_page(state, viewer, f, Some(e)),
+                    &serve_page(state, viewer, f, Some(e)).await,
                 ));
             }
         }
@@ -576,7 +579,7 @@ pub async fn serve(
             viewer.flash(&state, &words).await;
             see_other(&format!("/portal/requests/{}", record.id))
         }
-        Err(e) => render_status(e.status, &serve_page(&state, &viewer, f, Some(e))),
+        Err(e) => render_status(e.status, &serve_page(&state, &viewer, f, Some(e)).await),
     }
 }
 
@@ -619,7 +622,7 @@ fn notice_words(n: custodian_core::policy::CustomerNotice) -> &'static str {
 }
 
 /// The preview's HTML for the values typed so far.
-fn preview_html(state: &AppState, f: &ServeFields) -> String {
+async fn preview_html(state: &AppState, f: &ServeFields) -> String {
     let fragment = match f.intake() {
         Err(e) => PreviewFragment {
             problem: Some(format!("Not yet: {}", e.message)),
@@ -632,7 +635,7 @@ fn preview_html(state: &AppState, f: &ServeFields) -> String {
         Ok(intake) => {
             // A preview is not a submission: it runs on what is there, checked or not.
             let case = PolicyCase::from_request(&NewLegalRequest { intake }, state.clock.now());
-            let a = evaluate(&state.policy, &case, state.clock.now());
+            let a = evaluate(&*state.active_policy().await, &case, state.clock.now());
             PreviewFragment {
                 problem: None,
                 route: route_words(a.route).to_string(),
@@ -653,7 +656,7 @@ fn preview_html(state: &AppState, f: &ServeFields) -> String {
 /// `POST /portal/preview` (htmx): the policy engine's answer for the form as it stands.
 pub async fn preview(State(state): State<AppState>, _viewer: Viewer, form: PostedForm) -> Response {
     let f = ServeFields::from_form(&form);
-    Html(preview_html(&state, &f)).into_response()
+    Html(preview_html(&state, &f).await).into_response()
 }
 
 #[derive(Deserialize)]
@@ -670,7 +673,7 @@ pub async fn explain(
 ) -> Response {
     match q.process.parse::<LegalProcess>() {
         Ok(p) => {
-            let text = explain_process(&state.policy, p);
+            let text = explain_process(&*state.active_policy().await, p);
             let escaped = text
                 .replace('&', "&amp;")
                 .replace('<', "&lt;")

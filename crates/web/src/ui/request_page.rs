@@ -6,14 +6,14 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use custodian_core::{FieldError, RequestStatus};
+use custodian_core::RequestStatus;
 use custodian_store::{RequestRecord, MAX_FOLLOWERS};
 
 use super::{
     field_of, render, render_status, see_other, status_class, status_words, when, Layout, Viewer,
 };
 use crate::api::followers::{add_by_email, list_for, timeline_words};
-use crate::api::requests::{path_id, withdraw_request};
+use crate::api::requests::{add_message, path_id, withdraw_request};
 use crate::error::ApiError;
 use crate::session::PostedForm;
 use crate::AppState;
@@ -49,7 +49,7 @@ struct RequestPage {
     production: Option<crate::api::custody::AgencyProduction>,
 }
 
-fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
+pub(super) fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
     let i = &r.intake;
     let mut f = vec![
         ("Issuing authority", i.issuing_authority.clone()),
@@ -284,24 +284,9 @@ pub async fn message(
     let Ok(id) = path_id(&id) else {
         return super::page_error(ApiError::not_found());
     };
-    let body = form.get("body").unwrap_or("");
-    let result = async {
-        if body.is_empty() || body.chars().count() > 10_000 {
-            return Err(FieldError::new("body", "write 1 to 10,000 characters").into());
-        }
-        state
-            .store
-            .add_message(
-                &viewer.caller.actor(),
-                viewer.caller.scope,
-                id,
-                viewer.caller.is_agency(),
-                body,
-            )
-            .await?;
-        Ok(())
-    }
-    .await;
+    let result = add_message(&state, &viewer.caller, id, form.get("body").unwrap_or(""))
+        .await
+        .map(|_| ());
     after(
         &state,
         &viewer,
