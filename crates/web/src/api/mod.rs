@@ -1,8 +1,8 @@
 //! The JSON API under `/api/v1`, grouped by resource.
 
 pub mod accounts;
-pub mod custody;
 pub mod admin;
+pub mod custody;
 pub mod followers;
 pub mod outbox;
 pub mod policy;

@@ -7,8 +7,8 @@
 //! and another agency's request give the same page.
 
 mod account;
-mod notice_page;
 mod admin;
+mod notice_page;
 mod portal;
 mod register;
 mod request_page;
