@@ -530,7 +530,7 @@ async fn the_notice_section_says_why_it_waits_and_takes_the_order_review() {
         assert!(notice.contains("An emergency disclosure"), "{notice}");
         assert!(notice.contains("id=\"send-notice-form\""));
         assert!(section(&page, "production")
-            .contains("Release to the agency: <span id=\"release-words\">Now"));
+            .contains("Released to the agency <span id=\"release-words\">as soon as it is built"));
         let page = approver.get(&epath).await;
         assert!(!section(&page, "customer-notice").contains("send-notice-form"));
         let done = reviewer
@@ -676,7 +676,10 @@ async fn the_admin_reads_the_outbox_and_jobs_and_resends_a_failed_mail() {
         let row = section(&page, &format!("mail-{failed}"));
         assert!(row.contains("data-status=\"failed\""), "{row}");
         assert!(row.contains("550 mailbox unavailable"));
-        assert!(row.contains("<td data-label=\"Attempts\">1</td>"), "{row}");
+        assert!(
+            row.contains("<td data-label=\"Attempts\"><div>1</div></td>"),
+            "{row}"
+        );
         assert!(table.contains(&format!("mail-{queued}")));
         let page = admin.get("/admin/outbox?status=failed&kind=").await;
         let table = section(&page, "outbox");

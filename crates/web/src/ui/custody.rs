@@ -79,6 +79,15 @@ pub fn size_words(bytes: u64) -> String {
     }
 }
 
+/// What a hold's snapshot holds: its stored files (content) and its size.
+fn kept_words(files: u64, bytes: u64) -> String {
+    match files {
+        0 => format!("{} kept", size_words(bytes)),
+        1 => format!("1 file, {} kept", size_words(bytes)),
+        n => format!("{n} files, {} kept", size_words(bytes)),
+    }
+}
+
 fn categories_words(c: &[DataCategory]) -> String {
     c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
 }
@@ -112,9 +121,10 @@ pub struct HoldRow {
     pub categories: String,
     /// Account ids and the kind of identifier that found each.
     pub accounts: Vec<(String, String)>,
-    pub account_count: u64,
-    pub files: u64,
-    pub size: String,
+    /// "2 accounts, 14 files, 3.1 MiB kept" once captured.
+    pub accounts_words: String,
+    pub kept_words: String,
+    pub bytes: u64,
     pub period: String,
     pub started: String,
     pub expires: String,
@@ -145,9 +155,14 @@ fn hold_row(
         status_class,
         categories: categories_words(&h.categories),
         accounts,
-        account_count: h.accounts,
-        files: h.files,
-        size: size_words(h.bytes),
+        accounts_words: match (h.accounts, h.bytes) {
+            (1, 0) => "1 account".to_string(),
+            (n, 0) => format!("{n} accounts"),
+            (1, _) => format!("1 account, {}", kept_words(h.files, h.bytes)),
+            (n, _) => format!("{n} accounts, {}", kept_words(h.files, h.bytes)),
+        },
+        kept_words: kept_words(h.files, h.bytes),
+        bytes: h.bytes,
         period: h
             .date_range
             .map(|r| format!("{} to {}", r.from, r.to))
@@ -371,6 +386,9 @@ pub struct CustodyPanel {
     pub can_preserve: bool,
     /// Why a preserver cannot take a hold now.
     pub preserve_note: String,
+    /// The form is open (a preservation request, or a refused attempt); folded otherwise,
+    /// where a hold is the preservation step of another order.
+    pub preserve_open: bool,
     /// The categories a hold may keep, and whether each is ticked.
     pub preserve_categories: Vec<(&'static str, bool)>,
     /// A decision exists or something was produced: the Production section shows.
@@ -527,10 +545,11 @@ pub(super) async fn panel(
         .custody
         .as_ref()
         .map_or(10, |c| c.settings().notice.wait_days);
-    let release_words = if !disclosing.is_empty() && effective {
+    let delivered = productions.iter().any(|p| p.status == "delivered");
+    let release_words = if !disclosing.is_empty() && effective && !delivered {
         match release_wait(state, r.id).await? {
-            Some(why) => format!("Not yet: {why}."),
-            None => "Now: a production is released as soon as it is built.".to_string(),
+            Some(why) => format!("not yet: {why}."),
+            None => "as soon as it is built: no customer notice holds it back.".to_string(),
         }
     } else {
         String::new()
@@ -546,6 +565,7 @@ pub(super) async fn panel(
         holds,
         preserver,
         can_preserve: preserver && preserve_note.is_empty(),
+        preserve_open: r.process.is_preservation() || failed.action == "preserve",
         preserve_note,
         preserve_categories: asked
             .iter()
