@@ -625,6 +625,29 @@ async fn the_holds_page_filters_active_ending_and_released_holds() {
         let page = reviewer.get("/review/holds?status=active").await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
 
+        // The API answers the same question.
+        let token = token_for(&s.store, &riley).await;
+        let (st, body) = api(
+            &s.base,
+            &token,
+            reqwest::Method::GET,
+            "/api/v1/custody/holds?ends_within_days=7",
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        assert_eq!(body.as_array().unwrap().len(), 1);
+        assert_eq!(body[0]["request_id"], ids[0].0.id.to_string());
+        let (st, _) = api(
+            &s.base,
+            &token,
+            reqwest::Method::GET,
+            "/api/v1/custody/holds?ends_within_days=7&status=released",
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+
         // Agency staff get neither the page nor the link.
         let page = officer_b.get("/review/holds").await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);

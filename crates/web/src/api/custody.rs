@@ -449,8 +449,15 @@ pub(crate) async fn holds_of_request(
 pub struct HoldQuery {
     /// `capturing`, `active`, `released` or `failed`.
     pub status: Option<String>,
+    /// Only active holds that end within this many days (1 to 365; 7 is the reminder's week).
+    pub ends_within_days: Option<u32>,
     /// At most this many, soonest expiry first (1 to 1000, default 100).
     pub limit: Option<u32>,
+}
+
+/// Whether an active hold ends within `days` of `now`.
+pub(crate) fn ends_within(h: &HoldRecord, days: u32, now: DateTime<Utc>) -> bool {
+    h.status == HoldStatus::Active && h.expires_at <= now + chrono::Duration::days(i64::from(days))
 }
 
 /// Holds across the provider, the soonest to expire first.
@@ -496,7 +503,23 @@ pub(crate) async fn hold_list(
             "limit: between 1 and 1000",
         ));
     }
-    Ok(state
+    let status = match (q.ends_within_days, status) {
+        (None, status) => status,
+        (Some(1..=365), None | Some(HoldStatus::Active)) => Some(HoldStatus::Active),
+        (Some(1..=365), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "ends_within_days: only active holds end; leave status out or say active",
+            ))
+        }
+        (Some(_), _) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "ends_within_days: between 1 and 365",
+            ))
+        }
+    };
+    let mut holds = state
         .store
         .custody()
         .list_holds(&HoldFilter {
@@ -504,7 +527,13 @@ pub(crate) async fn hold_list(
             status,
             limit,
         })
-        .await?)
+        .await?;
+    // Soonest expiry first: the holds that end within the window come before the limit.
+    if let Some(days) = q.ends_within_days {
+        let now = state.clock.now();
+        holds.retain(|h| ends_within(h, days, now));
+    }
+    Ok(holds)
 }
 
 /// One hold, with the accounts it keeps (ids only).

@@ -33,9 +33,9 @@ use uuid::Uuid;
 use super::review::{after, build, Failed};
 use super::{page_error, render, render_status, when, Layout, Viewer};
 use crate::api::custody::{
-    hold_list, holds_of_request, new_link, notice_of, notice_sent_early, order_reviewed,
-    preserve_request, produce_request, productions_of, release, release_wait, renew, HoldQuery,
-    ProductionView, LINK_ISSUERS, PRESERVERS, PRODUCERS, READERS, REVIEWERS,
+    ends_within, hold_list, holds_of_request, new_link, notice_of, notice_sent_early,
+    order_reviewed, preserve_request, produce_request, productions_of, release, release_wait,
+    renew, HoldQuery, ProductionView, LINK_ISSUERS, PRESERVERS, PRODUCERS, READERS, REVIEWERS,
 };
 use crate::api::requests::path_id;
 use crate::error::ApiError;
@@ -106,9 +106,10 @@ fn hold_status(s: HoldStatus) -> (&'static str, &'static str) {
     }
 }
 
-/// Whether an active hold ends within the reminder's week.
+/// Whether an active hold ends within the reminder's week (the API's
+/// `?ends_within_days=7`).
 fn ends_soon(h: &HoldRecord, now: DateTime<Utc>) -> bool {
-    h.status == HoldStatus::Active && h.expires_at <= now + Duration::days(REMINDER_DAYS)
+    ends_within(h, REMINDER_DAYS as u32, now)
 }
 
 // --- the review page's sections ----------------------------------------------------------
@@ -952,8 +953,8 @@ async fn build_holds(
         state,
         caller,
         &HoldQuery {
-            status: None,
             limit: Some(1000),
+            ..HoldQuery::default()
         },
     )
     .await?;
