@@ -1,6 +1,8 @@
 //! The custody part of `serve --demo` (docs/custody.md, "In the demo"): legal holds (one on
 //! the large account, one ending within the week), a production the Springfield officer can
-//! download, a customer notice sent, and one held back by a non-disclosure order.
+//! download, a customer notice sent, one held back by a non-disclosure order, one under an
+//! order with no end date (reviewed yearly), and an emergency disclosure whose notice waits
+//! for the emergency to pass.
 //!
 //! It runs inside `demo::fill`, before the demo customer data exists (`customer_data.rs`
 //! generates an account for every identifier the stored requests name, the large one for the
@@ -15,6 +17,7 @@ use chrono::{Duration, Utc};
 use custodian_core::policy::Decision;
 use custodian_core::preservation::{hold_start, HoldTerms};
 use custodian_core::request::DateRange;
+use custodian_core::request::EmergencyAttestation;
 use custodian_core::review::{CategoryRuling, ReviewDecision};
 use custodian_core::{
     DataCategory, LegalProcess, NonDisclosureOrder, RequestIntake, RequestStatus, Target,
@@ -206,7 +209,49 @@ pub async fn fill(store: &DynStore, blobs: &Blobs) -> anyhow::Result<()> {
         &[DataCategory::Content, DataCategory::Subscriber],
     )
     .await?;
+    notices_to_review(store, blobs, &cast, agency, &near_target).await?;
     Ok(())
+}
+
+/// The notices the review page acts on: a warrant under an order with no end date (its
+/// review form), and an emergency disclosure whose notice waits for the emergency to pass
+/// (sent early from the page).
+async fn notices_to_review(
+    store: &DynStore,
+    blobs: &Blobs,
+    cast: &Cast,
+    agency: uuid::Uuid,
+    target: &Target,
+) -> anyhow::Result<()> {
+    let both = [DataCategory::Subscriber, DataCategory::Content];
+    let sealed = serve(
+        store,
+        blobs,
+        cast,
+        agency,
+        LegalProcess::SearchWarrant,
+        target,
+        None,
+        &both,
+        Some(NonDisclosureOrder::Indefinite),
+        20,
+    )
+    .await?;
+    decide(store, cast, &sealed, &both).await?;
+    let emergency = serve(
+        store,
+        blobs,
+        cast,
+        agency,
+        LegalProcess::Emergency,
+        target,
+        None,
+        &both,
+        None,
+        2,
+    )
+    .await?;
+    decide(store, cast, &emergency, &both).await
 }
 
 async fn all_requests(store: &DynStore) -> anyhow::Result<Vec<RequestRecord>> {
@@ -250,7 +295,12 @@ async fn serve(
         issuing_country: custodian_core::Country::US,
         received_via: Default::default(),
         requesting_country: None,
-        emergency: None,
+        emergency: (process == LegalProcess::Emergency).then(|| EmergencyAttestation {
+            danger_of_death_or_serious_injury: true,
+            supervisor_name: Some("Sgt. Daniel Okafor".into()),
+            supervisor_phone: Some("+1 217 555 0100".into()),
+            narrative: Some("A caller threatened to harm a named person from this account.".into()),
+        }),
         case_reference: Some(format!(
             "SPD-{}-{:04}",
             received_at.format("%Y"),

@@ -532,3 +532,300 @@ async fn reviewers_decide_an_approver_approves_and_the_officer_sees_the_outcome(
     drop(server);
     println!("screenshots: {}", shots.display());
 }
+
+/// Reloads `url` (up to two minutes) until the page contains `needle`; returns the source.
+async fn reload_until(browser: &Browser, url: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..240 {
+        browser.goto(url).await;
+        last = browser.source().await;
+        if last.contains(needle) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("{url} never showed {needle}:\n{last}");
+}
+
+/// An API call with a bearer token; panics unless it succeeds.
+async fn api_post(base: &str, token: &str, path: &str, body: serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    assert!(
+        status.is_success(),
+        "{path}: {status} {}",
+        resp.text().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_custodian_produces_a_subpoena_and_the_officer_downloads_it() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let env = Env::sqlite();
+    let agency = "Springfield Police Department";
+    env.run(&[
+        "admin",
+        "agency",
+        "create",
+        "--name",
+        agency,
+        "--country",
+        "US",
+        "--kind",
+        "local_police",
+        "--domain",
+        "springfieldpd.gov",
+        "--phone",
+        "+1 217 555 0100",
+        "--verified",
+    ]);
+    let officer = "det.alvarez@springfieldpd.gov";
+    user_with_password(
+        &env,
+        officer,
+        "Det. Maria Alvarez",
+        "agency_officer",
+        Some(agency),
+    );
+    user_with_password(
+        &env,
+        "riley@legal.provider.example",
+        "Riley Brooks",
+        "reviewer",
+        None,
+    );
+    user_with_password(
+        &env,
+        "morgan@legal.provider.example",
+        "Morgan Records",
+        "custodian",
+        None,
+    );
+    user_with_password(
+        &env,
+        "pat@legal.provider.example",
+        "Pat Admin",
+        "admin",
+        None,
+    );
+    let officer_token = env
+        .run(&["admin", "token", "create", "--user", officer])
+        .trim()
+        .to_string();
+    let reviewer_token = env
+        .run(&[
+            "admin",
+            "token",
+            "create",
+            "--user",
+            "riley@legal.provider.example",
+        ])
+        .trim()
+        .to_string();
+    // The provider's customer data: the demo store, with the account the subpoena names.
+    let mut size = custodian_sources::DemoSize::small(Utc::now().date_naive());
+    size.named = vec![custodian_core::Target::parse(
+        custodian_core::TargetKind::Email,
+        "suspect1@example.com",
+    )
+    .unwrap()];
+    custodian_sources::DemoStore::generate(&env.data_dir.join("customer-data"), &size)
+        .await
+        .unwrap();
+    let server = env.serve();
+    let base = server.base.clone();
+    let shots = screenshot_dir();
+    let (subpoena, number) = serve(
+        &base,
+        &officer_token,
+        "subpoena",
+        &["subscriber", "transactional"],
+        1,
+    )
+    .await;
+    // The reviewer decides it through the API: both categories disclosed.
+    api_post(
+        &base,
+        &reviewer_token,
+        &format!("/api/v1/review/requests/{subpoena}/assign"),
+        serde_json::json!({"assignee": "me"}),
+    )
+    .await;
+    api_post(
+        &base,
+        &reviewer_token,
+        &format!("/api/v1/review/requests/{subpoena}/decide"),
+        serde_json::json!({"categories": {
+            "subscriber": {"decision": "disclose"},
+            "transactional": {"decision": "disclose"},
+        }}),
+    )
+    .await;
+
+    // The custodian preserves the account, then produces, from the review page.
+    browser.window(1280, 800).await;
+    sign_in_and_enrol(&browser, &base, "morgan@legal.provider.example", "/review").await;
+    let page = format!("{base}/review/requests/{subpoena}");
+    browser.goto(&page).await;
+    let protection = browser.text(&browser.find("#protection-next").await).await;
+    assert!(protection.contains("AES-256 ZIP"), "{protection}");
+    // A subpoena's preservation step: the form is folded until asked for.
+    browser
+        .click(&browser.find("#preserve-action summary").await)
+        .await;
+    browser.click(&browser.find("#preserve-button").await).await;
+    flash(&browser, "A legal hold is being taken").await;
+    browser.click(&browser.find("#produce-button").await).await;
+    let passphrase = browser.text(&browser.find("#passphrase").await).await;
+    assert_eq!(passphrase.len(), 34, "{passphrase}");
+    let advice = browser.text(&browser.find("#passphrase-box").await).await;
+    assert!(
+        advice.contains("another channel than the package"),
+        "{advice}"
+    );
+    browser
+        .script("document.getElementById('production').scrollIntoView(); return true;")
+        .await;
+    browser.screenshot(&shots, "review-passphrase-once").await;
+    assert!(
+        browser.fits_width().await,
+        "the production section fits 1280x800"
+    );
+
+    // The job runner builds and releases it (no notice for non-content records).
+    let source = reload_until(&browser, &page, "data-status=\"delivered\"").await;
+    assert!(
+        !source.contains(&passphrase),
+        "the passphrase is not shown again"
+    );
+    let shown_sha = browser
+        .text(&browser.find("#production code.digest").await)
+        .await;
+    reload_until(&browser, &page, "data-status=\"active\"").await;
+    browser
+        .script("document.getElementById('production').scrollIntoView(); return true;")
+        .await;
+    browser.screenshot(&shots, "review-custody-sections").await;
+    browser.goto(&format!("{base}/review/holds")).await;
+    let holds = browser.text(&browser.find("#holds").await).await;
+    assert!(holds.contains(&number), "{holds}");
+    browser.screenshot(&shots, "holds-page").await;
+    assert!(browser.fits_width().await, "the holds page fits 1280x800");
+    browser.window(390, 844).await;
+    for path in [
+        format!("/review/requests/{subpoena}"),
+        "/review/holds".into(),
+    ] {
+        browser.goto(&format!("{base}{path}")).await;
+        browser.find("main h1").await;
+        assert!(browser.fits_width().await, "{path} fits a phone's width");
+    }
+    browser.goto(&page).await;
+    browser
+        .script("document.getElementById('preservation').scrollIntoView(); return true;")
+        .await;
+    browser.screenshot(&shots, "review-custody-phone").await;
+    browser.goto(&format!("{base}/review/holds")).await;
+    browser.screenshot(&shots, "holds-page-phone").await;
+    browser.window(1280, 800).await;
+    sign_out(&browser).await;
+
+    // The officer finds the download on the portal and fetches it with the browser's session.
+    sign_in_and_enrol(&browser, &base, officer, "/portal").await;
+    browser
+        .goto(&format!("{base}/portal/requests/{subpoena}"))
+        .await;
+    let link = browser.find("#download").await;
+    let label = browser.text(&link).await;
+    assert!(label.contains(&format!("{number}.zip")), "{label}");
+    let sha = browser.text(&browser.find("#package-sha256").await).await;
+    assert_eq!(
+        sha, shown_sha,
+        "the officer and the custodian see one package"
+    );
+    browser.screenshot(&shots, "officer-download").await;
+    let href = browser
+        .script("return document.getElementById('download').href;")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = reqwest::Client::new()
+        .get(&href)
+        .header(reqwest::header::COOKIE, browser.cookie_header().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-content-sha256"], sha.as_str());
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(common::sha256(&bytes), sha);
+    let pkg = env.data_dir.join("download.zip");
+    std::fs::write(&pkg, &bytes).unwrap();
+    let out = env
+        .command()
+        .args(["production", "verify"])
+        .arg(&pkg)
+        .args(["--passphrase", &passphrase])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the passphrase shown once opens the package: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The download was counted.
+    browser
+        .goto(&format!("{base}/portal/requests/{subpoena}"))
+        .await;
+    let left = browser.text(&browser.find("#downloads-left").await).await;
+    assert_eq!(left, "4");
+    sign_out(&browser).await;
+
+    // The admin's outbox, jobs and agency pages fit both widths.
+    sign_in_and_enrol(&browser, &base, "pat@legal.provider.example", "/review").await;
+    browser.goto(&format!("{base}/admin/agencies")).await;
+    browser
+        .click(&browser.find("#agencies a[href^='/admin/agencies/']").await)
+        .await;
+    let agency_page = browser.wait_for_url("/admin/agencies/").await;
+    browser.find("#agency-key").await;
+    let pages = [
+        agency_page.trim_start_matches(&base).to_string(),
+        "/admin/outbox".to_string(),
+        "/admin/jobs".to_string(),
+    ];
+    for width in [(1280, 800), (390, 844)] {
+        browser.window(width.0, width.1).await;
+        for path in &pages {
+            browser.goto(&format!("{base}{path}")).await;
+            browser.find("main h1").await;
+            if !browser.fits_width().await {
+                let wide = browser
+                    .script(
+                        "return Array.from(document.querySelectorAll('body *')).filter(e => \
+                         e.getBoundingClientRect().right > window.innerWidth + 1).map(e => \
+                         e.tagName + '#' + e.id + '.' + e.className + ' ' + \
+                         Math.round(e.getBoundingClientRect().right)).slice(0, 12).join(' | ');",
+                    )
+                    .await;
+                panic!("{path} does not fit {width:?}: {wide}");
+            }
+        }
+    }
+    browser.window(1280, 800).await;
+    browser.goto(&format!("{base}/admin/jobs")).await;
+    browser.screenshot(&shots, "admin-jobs").await;
+    browser.quit().await;
+    drop(server);
+    println!("screenshots: {}", shots.display());
+}

@@ -3,63 +3,35 @@
 //! PostgreSQL: who may do what, the officer's download (link expiry, use limit, another
 //! agency's 404), the notice page behind the mailed link, the agency's age key.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Duration;
-use custodian_core::policy::PolicyProfile;
-use custodian_core::{AgencyKind, AgencyStatus, Country, RequestIntake, Role, Target, TargetKind};
-use custodian_custody::{AuditSigner, Custody, CustodySettings};
-use custodian_jobs::testing::SmtpSink;
-use custodian_jobs::{JobRunner, Mailer, SendMail, SmtpMailer};
-use custodian_sources::{DemoSize, DemoStore, DynSource};
-use custodian_store::testing::fresh_postgres_url;
+use common::custody::{custody_servers, Custodial, JORDAN};
+use common::{token_for, PASSWORD};
+use custodian_core::{RequestIntake, Role};
 use custodian_store::*;
 use custodian_web::account::{password, totp};
-use custodian_web::{auth, AppState, WebConfig};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Digest;
-
-const JORDAN: &str = "jordan.smith42@example.com";
-const PASSWORD: &str = "a long enough password";
 
 struct Server {
     base: String,
     client: reqwest::Client,
     store: DynStore,
     clock: Arc<ManualClock>,
-    custody: Arc<Custody>,
-    smtp: SmtpSink,
     agency_a: Agency,
     agency_b: Agency,
     officer_a: User,
     /// Bearer tokens by name: officer_a, officer_b, supervisor_a, supervisor_b, reviewer,
     /// approver, custodian, admin.
     tokens: BTreeMap<&'static str, String>,
-    _dir: tempfile::TempDir,
-}
-
-fn target(value: &str) -> Target {
-    Target::parse(TargetKind::Email, value).unwrap()
-}
-
-async fn agency(store: &DynStore, name: &str, domain: &str) -> Agency {
-    store
-        .create_agency(
-            &Actor::System("test".into()),
-            NewAgency {
-                name: name.into(),
-                country: Country::US,
-                kind: AgencyKind::LocalPolice,
-                status: AgencyStatus::Verified,
-                phone: None,
-                domains: vec![domain.into()],
-            },
-        )
-        .await
-        .unwrap()
+    /// The custody server (common/custody.rs): its mail sink, its data.
+    c: Custodial,
 }
 
 async fn user(store: &DynStore, email: &str, role: Role, agency: Option<uuid::Uuid>) -> User {
@@ -78,32 +50,10 @@ async fn user(store: &DynStore, email: &str, role: Role, agency: Option<uuid::Uu
         .unwrap()
 }
 
-async fn token(store: &DynStore, u: &User) -> String {
-    let t = format!("{}{}", auth::TOKEN_PREFIX, uuid::Uuid::new_v4().simple());
-    store
-        .create_token(
-            &Actor::System("test".into()),
-            u.id,
-            &auth::token_hash(&t),
-            "t",
-        )
-        .await
-        .unwrap();
-    t
-}
-
-async fn start(store: DynStore) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut size = DemoSize::small("2026-03-31".parse().unwrap());
-    size.named = vec![target(JORDAN)];
-    size.large_account = Some(target(JORDAN));
-    let demo: DynSource = Arc::new(
-        DemoStore::generate(&dir.path().join("customer-data"), &size)
-            .await
-            .unwrap(),
-    );
-    let a = agency(&store, "Springfield Police Department", "springfieldpd.gov").await;
-    let b = agency(&store, "Shelbyville Police Department", "shelbyvillepd.gov").await;
+/// The custody server with the people these tests call by name, each with a token.
+async fn start(c: Custodial) -> Server {
+    let store = c.s.store.clone();
+    let (a, b) = (c.s.agency_a.clone(), c.s.agency_b.clone());
     let mut tokens = BTreeMap::new();
     let officer_a = user(
         &store,
@@ -112,7 +62,7 @@ async fn start(store: DynStore) -> Server {
         Some(a.id),
     )
     .await;
-    tokens.insert("officer_a", token(&store, &officer_a).await);
+    tokens.insert("officer_a", token_for(&store, &officer_a).await);
     for (name, email, role, agency) in [
         (
             "officer_b",
@@ -153,91 +103,35 @@ async fn start(store: DynStore) -> Server {
         ("admin", "pat@legal.provider.example", Role::Admin, None),
     ] {
         let u = user(&store, email, role, agency).await;
-        tokens.insert(name, token(&store, &u).await);
+        tokens.insert(name, token_for(&store, &u).await);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let clock = ManualClock::new(chrono::Utc::now() + Duration::minutes(5));
-    let policy = PolicyProfile::builtin("provider-default").unwrap();
-    let blobs = Blobs::local(dir.path().join("objects"));
-    let key = custodian_audit::load_or_create_signing_key(&dir.path().join("audit.key")).unwrap();
-    let custody = Arc::new(
-        Custody::new(
-            store.clone(),
-            blobs.clone(),
-            clock.clone(),
-            Arc::new(policy.clone()),
-            CustodySettings {
-                provider: "Example Provider, Inc.".into(),
-                public_url: base.clone(),
-                max_downloads: 2,
-                ..CustodySettings::default()
-            },
-        )
-        .with_source(demo)
-        .with_signer(AuditSigner {
-            key,
-            origin: "custodian.test/audit".into(),
-        }),
-    );
-    let state = AppState::new(
-        store.clone(),
-        blobs,
-        WebConfig::default().with_public_url(&base),
-        policy,
-    )
-    .with_clock(clock.clone())
-    .with_custody(custody.clone());
-    let app = custodian_web::router(state);
-    tokio::spawn(async move { axum::serve(listener, app).await });
     Server {
-        base,
+        base: c.s.base.clone(),
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
         store,
-        clock,
-        custody,
-        smtp: SmtpSink::start().unwrap(),
+        clock: c.clock.clone(),
         agency_a: a,
         agency_b: b,
         officer_a,
         tokens,
-        _dir: dir,
+        c,
     }
 }
 
 async fn servers(test: &str) -> Vec<Server> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
-    sqlite.migrate().await.unwrap();
-    let mut out = vec![start(Arc::new(sqlite)).await];
-    std::mem::forget(dir);
-    if let Some(url) = fresh_postgres_url(test).await {
-        let pg = PgStore::connect(&url).await.unwrap();
-        pg.migrate().await.unwrap();
-        out.push(start(Arc::new(pg)).await);
+    let mut out = Vec::new();
+    for c in custody_servers(test).await {
+        out.push(start(c).await);
     }
     out
 }
 
 impl Server {
     async fn run_jobs(&self) {
-        let clock: DynClock = self.clock.clone();
-        let mailer: Arc<dyn Mailer> = Arc::new(SmtpMailer::from_url(&self.smtp.url()).unwrap());
-        custodian_custody::register(
-            JobRunner::new(self.store.clone(), clock.clone()).handle(SendMail::new(
-                self.store.clone(),
-                clock,
-                mailer,
-                "Legal Process <legal@provider.example>",
-            )),
-            self.custody.clone(),
-        )
-        .run_due()
-        .await
-        .unwrap();
+        self.c.run_jobs().await
     }
 
     async fn call(
@@ -676,7 +570,7 @@ async fn the_notice_page_tells_the_customer_who_asked_for_what() {
         let (st, _) = s.get(&notice, "officer_a").await;
         assert_eq!(st, StatusCode::FORBIDDEN);
 
-        let mails = s.smtp.to(JORDAN);
+        let mails = s.c.smtp.to(JORDAN);
         assert_eq!(mails.len(), 1);
         let link = mails[0].link_containing("/notice/").unwrap();
         assert!(link.starts_with(&s.base));

@@ -280,6 +280,23 @@ impl Browser {
         path
     }
 
+    /// The browser's cookies for the current page's site, as a `Cookie` header (HttpOnly
+    /// ones included), so that a test can fetch what the page links to as the browser would.
+    pub async fn cookie_header(&self) -> String {
+        self.get("/cookie")
+            .await
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|c| {
+                        Some(format!("{}={}", c["name"].as_str()?, c["value"].as_str()?))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether the page is no wider than the window (nothing pushed off to the side).
     pub async fn fits_width(&self) -> bool {
         self.script("return document.documentElement.scrollWidth <= window.innerWidth + 1;")

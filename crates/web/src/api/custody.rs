@@ -31,7 +31,7 @@ use crate::json::ApiJson;
 use crate::AppState;
 
 /// Who may see holds, productions and notices.
-const READERS: &[Role] = &[
+pub(crate) const READERS: &[Role] = &[
     Role::Reviewer,
     Role::Approver,
     Role::Custodian,
@@ -39,9 +39,13 @@ const READERS: &[Role] = &[
     Role::Auditor,
 ];
 /// Who takes, renews and releases holds.
-const PRESERVERS: &[Role] = &[Role::Reviewer, Role::Custodian, Role::Admin];
-/// Who records what became of a non-disclosure order.
-const REVIEWERS: &[Role] = &[Role::Reviewer, Role::Admin];
+pub(crate) const PRESERVERS: &[Role] = &[Role::Reviewer, Role::Custodian, Role::Admin];
+/// Who records what became of a non-disclosure order, and sends a notice early.
+pub(crate) const REVIEWERS: &[Role] = &[Role::Reviewer, Role::Admin];
+/// Who asks for a production: the custodian of records, who signs its certificate.
+pub(crate) const PRODUCERS: &[Role] = &[Role::Custodian];
+/// Who issues a new download link.
+pub(crate) const LINK_ISSUERS: &[Role] = &[Role::Custodian, Role::Admin];
 
 impl From<CustodyError> for ApiError {
     fn from(e: CustodyError) -> Self {
@@ -376,14 +380,26 @@ pub async fn preserve(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<HoldView>)> {
-    caller.require_role(PRESERVERS, "preserving data")?;
     let id = path_id(&id)?;
     let body: PreserveBody = optional_json(&body)?;
-    let hold = custody(&state)?
-        .preserve(&caller.actor(), Some(caller.user.id), id, body.categories)
+    let hold = preserve_request(&state, &caller, id, body.categories).await?;
+    Ok((StatusCode::ACCEPTED, Json(hold.into())))
+}
+
+/// Takes a hold for a request (the API and the review page): the caller is reminded before it
+/// ends; the snapshot is copied by the job runner, woken now.
+pub(crate) async fn preserve_request(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    categories: Option<Vec<DataCategory>>,
+) -> ApiResult<HoldRecord> {
+    caller.require_role(PRESERVERS, "preserving data")?;
+    let hold = custody(state)?
+        .preserve(&caller.actor(), Some(caller.user.id), id, categories)
         .await?;
     state.jobs_waker.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(hold.into())))
+    Ok(hold)
 }
 
 /// The holds of a request, newest last.
@@ -403,8 +419,17 @@ pub async fn request_holds(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<HoldView>>> {
+    let holds = holds_of_request(&state, &caller, path_id(&id)?).await?;
+    Ok(Json(holds.into_iter().map(HoldView::from).collect()))
+}
+
+/// A request's holds, oldest first.
+pub(crate) async fn holds_of_request(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<Vec<HoldRecord>> {
     caller.require_role(READERS, "holds")?;
-    let id = path_id(&id)?;
     state.store.get_request(Scope::Provider, id).await?;
     let mut holds = state
         .store
@@ -416,16 +441,23 @@ pub async fn request_holds(
         })
         .await?;
     holds.sort_by_key(|h| h.created_at);
-    Ok(Json(holds.into_iter().map(HoldView::from).collect()))
+    Ok(holds)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct HoldQuery {
     /// `capturing`, `active`, `released` or `failed`.
     pub status: Option<String>,
+    /// Only active holds that end within this many days (1 to 365; 7 is the reminder's week).
+    pub ends_within_days: Option<u32>,
     /// At most this many, soonest expiry first (1 to 1000, default 100).
     pub limit: Option<u32>,
+}
+
+/// Whether an active hold ends within `days` of `now`.
+pub(crate) fn ends_within(h: &HoldRecord, days: u32, now: DateTime<Utc>) -> bool {
+    h.status == HoldStatus::Active && h.expires_at <= now + chrono::Duration::days(i64::from(days))
 }
 
 /// Holds across the provider, the soonest to expire first.
@@ -445,10 +477,20 @@ pub async fn list_holds(
     caller: Caller,
     query: Result<Query<HoldQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<HoldView>>> {
+    let holds = hold_list(&state, &caller, &parse_query(query)?).await?;
+    Ok(Json(holds.into_iter().map(HoldView::from).collect()))
+}
+
+/// Holds across the provider as the query asks (the API and the holds page).
+pub(crate) async fn hold_list(
+    state: &AppState,
+    caller: &Caller,
+    q: &HoldQuery,
+) -> ApiResult<Vec<HoldRecord>> {
     caller.require_role(READERS, "holds")?;
-    let q = parse_query(query)?;
     let status = q
         .status
+        .as_deref()
         .map(|s| {
             s.parse::<HoldStatus>()
                 .map_err(|e| ApiError::bad_request("invalid_query", format!("status: {e}")))
@@ -461,7 +503,23 @@ pub async fn list_holds(
             "limit: between 1 and 1000",
         ));
     }
-    let holds = state
+    let status = match (q.ends_within_days, status) {
+        (None, status) => status,
+        (Some(1..=365), None | Some(HoldStatus::Active)) => Some(HoldStatus::Active),
+        (Some(1..=365), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "ends_within_days: only active holds end; leave status out or say active",
+            ))
+        }
+        (Some(_), _) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "ends_within_days: between 1 and 365",
+            ))
+        }
+    };
+    let mut holds = state
         .store
         .custody()
         .list_holds(&HoldFilter {
@@ -470,7 +528,12 @@ pub async fn list_holds(
             limit,
         })
         .await?;
-    Ok(Json(holds.into_iter().map(HoldView::from).collect()))
+    // Soonest expiry first: the holds that end within the window come before the limit.
+    if let Some(days) = q.ends_within_days {
+        let now = state.clock.now();
+        holds.retain(|h| ends_within(h, days, now));
+    }
+    Ok(holds)
 }
 
 /// One hold, with the accounts it keeps (ids only).
@@ -524,11 +587,14 @@ pub async fn renew_hold(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<HoldView>> {
-    caller.require_role(PRESERVERS, "renewing holds")?;
-    let hold = custody(&state)?
-        .renew_hold(&caller.actor(), path_id(&id)?)
-        .await?;
+    let hold = renew(&state, &caller, path_id(&id)?).await?;
     Ok(Json(hold.into()))
+}
+
+/// Renews a hold, once; a second renewal is refused (409) with the law's reason.
+pub(crate) async fn renew(state: &AppState, caller: &Caller, hold: Uuid) -> ApiResult<HoldRecord> {
+    caller.require_role(PRESERVERS, "renewing holds")?;
+    Ok(custody(state)?.renew_hold(&caller.actor(), hold).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -559,8 +625,19 @@ pub async fn release_hold(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReleaseBody>,
 ) -> ApiResult<Json<HoldView>> {
+    let hold = release(&state, &caller, path_id(&id)?, &body.reason).await?;
+    Ok(Json(hold.into()))
+}
+
+/// Ends a hold early, with the reason it is kept with; its copy is deleted.
+pub(crate) async fn release(
+    state: &AppState,
+    caller: &Caller,
+    hold: Uuid,
+    reason: &str,
+) -> ApiResult<HoldRecord> {
     caller.require_role(PRESERVERS, "releasing holds")?;
-    let reason = body.reason.trim();
+    let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -568,13 +645,67 @@ pub async fn release_hold(
             "reason: say why the hold ends early (1 to 2,000 characters)",
         ));
     }
-    let hold = custody(&state)?
-        .release_hold(&caller.actor(), path_id(&id)?, reason)
-        .await?;
-    Ok(Json(hold.into()))
+    Ok(custody(state)?
+        .release_hold(&caller.actor(), hold, reason)
+        .await?)
 }
 
 // --- productions -------------------------------------------------------------------------
+
+/// A custodian asks for a request's production (the API and the review page). A ZIP's
+/// passphrase is in the answer, and nowhere else for long: show it once, never store it.
+pub(crate) async fn produce_request(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<custodian_custody::Produced> {
+    caller.require_role(PRODUCERS, "producing records")?;
+    let produced = custody(state)?.produce(&caller.user, id).await?;
+    state.jobs_waker.notify_one();
+    Ok(produced)
+}
+
+/// A request's productions, newest first, each with why it waits if it is built but not
+/// released.
+pub(crate) async fn productions_of(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<Vec<ProductionView>> {
+    caller.require_role(READERS, "productions")?;
+    let list = state
+        .store
+        .custody()
+        .productions_for_request(Scope::Provider, id)
+        .await?;
+    let waiting = release_wait(state, id).await?;
+    Ok(list
+        .into_iter()
+        .map(|p| ProductionView::new(p, waiting.clone()))
+        .collect())
+}
+
+/// Why a request's built production would not be released now (None once it may be).
+pub(crate) async fn release_wait(state: &AppState, id: Uuid) -> ApiResult<Option<String>> {
+    Ok(match &state.custody {
+        Some(c) => c.release_wait(id).await?,
+        None => None,
+    })
+}
+
+/// A new download link for a delivered production.
+pub(crate) async fn new_link(
+    state: &AppState,
+    caller: &Caller,
+    production: Uuid,
+    days: Option<u32>,
+    max_downloads: Option<u32>,
+) -> ApiResult<ProductionRecord> {
+    caller.require_role(LINK_ISSUERS, "download links")?;
+    Ok(custody(state)?
+        .renew_link(&caller.actor(), production, days, max_downloads)
+        .await?)
+}
 
 /// Produce a request whose decision may be acted on: the records decided "disclose" are
 /// collected and packaged in the background, signed off by the calling custodian, and released
@@ -597,10 +728,7 @@ pub async fn produce(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Produced>)> {
-    caller.require_role(&[Role::Custodian], "producing records")?;
-    let c = custody(&state)?;
-    let produced = c.produce(&caller.user, path_id(&id)?).await?;
-    state.jobs_waker.notify_one();
+    let produced = produce_request(&state, &caller, path_id(&id)?).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Produced {
@@ -627,22 +755,7 @@ pub async fn productions(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ProductionView>>> {
-    caller.require_role(READERS, "productions")?;
-    let id = path_id(&id)?;
-    let list = state
-        .store
-        .custody()
-        .productions_for_request(Scope::Provider, id)
-        .await?;
-    let waiting = match &state.custody {
-        Some(c) => c.release_wait(id).await?,
-        None => None,
-    };
-    Ok(Json(
-        list.into_iter()
-            .map(|p| ProductionView::new(p, waiting.clone()))
-            .collect(),
-    ))
+    Ok(Json(productions_of(&state, &caller, path_id(&id)?).await?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -677,16 +790,15 @@ pub async fn renew_link(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<ProductionView>> {
-    caller.require_role(&[Role::Custodian, Role::Admin], "download links")?;
     let body: LinkBody = optional_json(&body)?;
-    let p = custody(&state)?
-        .renew_link(
-            &caller.actor(),
-            path_id(&id)?,
-            body.days,
-            body.max_downloads,
-        )
-        .await?;
+    let p = new_link(
+        &state,
+        &caller,
+        path_id(&id)?,
+        body.days,
+        body.max_downloads,
+    )
+    .await?;
     Ok(Json(ProductionView::new(p, None)))
 }
 
@@ -845,17 +957,27 @@ pub async fn notice(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<NoticeRecordView>> {
-    caller.require_role(READERS, "customer notices")?;
-    let id = path_id(&id)?;
-    state.store.get_request(Scope::Provider, id).await?;
-    let n = state.store.custody().get_notice(id).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_notice",
-            "customer notice is decided once the decision may be acted on",
-        )
-    })?;
+    let n = notice_of(&state, &caller, path_id(&id)?)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_notice",
+                "customer notice is decided once the decision may be acted on",
+            )
+        })?;
     Ok(Json(n.into()))
+}
+
+/// A request's customer notice, if it has been decided.
+pub(crate) async fn notice_of(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<Option<NoticeRecord>> {
+    caller.require_role(READERS, "customer notices")?;
+    state.store.get_request(Scope::Provider, id).await?;
+    Ok(state.store.custody().get_notice(id).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -889,8 +1011,21 @@ pub async fn review_order(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<OrderBody>,
 ) -> ApiResult<Json<NoticeRecordView>> {
+    let n = order_reviewed(&state, &caller, path_id(&id)?, &body.order, body.last_day).await?;
+    Ok(Json(n.into()))
+}
+
+/// Records a reviewer's finding on a non-disclosure order with no end date (`continues`,
+/// `ends` with its last day, or `lifted`).
+pub(crate) async fn order_reviewed(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    order: &str,
+    last_day: Option<NaiveDate>,
+) -> ApiResult<NoticeRecord> {
     caller.require_role(REVIEWERS, "reviewing non-disclosure orders")?;
-    let review = match (body.order.as_str(), body.last_day) {
+    let review = match (order, last_day) {
         ("continues", None) => OrderReview::Continues,
         ("lifted", None) => OrderReview::Lifted,
         ("ends", Some(last_day)) => OrderReview::Ends { last_day },
@@ -908,11 +1043,11 @@ pub async fn review_order(
         }
         _ => return Err(invalid("order", "continues, ends or lifted")),
     };
-    let n = custody(&state)?
-        .review_order(&caller.actor(), path_id(&id)?, review)
+    let n = custody(state)?
+        .review_order(&caller.actor(), id, review)
         .await?;
     state.jobs_waker.notify_one();
-    Ok(Json(n.into()))
+    Ok(n)
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
@@ -942,12 +1077,23 @@ pub async fn send_notice(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<NoticeRecordView>> {
+    Ok(Json(
+        notice_sent_early(&state, &caller, path_id(&id)?)
+            .await?
+            .into(),
+    ))
+}
+
+/// Sends an emergency disclosure's notice now that the emergency has passed.
+pub(crate) async fn notice_sent_early(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<NoticeRecord> {
     caller.require_role(REVIEWERS, "sending customer notices")?;
-    let n = custody(&state)?
-        .send_notice_now(&caller.actor(), path_id(&id)?)
-        .await?;
+    let n = custody(state)?.send_notice_now(&caller.actor(), id).await?;
     state.jobs_waker.notify_one();
-    Ok(Json(n.into()))
+    Ok(n)
 }
 
 /// The customer's notice, behind the token in their mail (no sign-in).
@@ -981,8 +1127,12 @@ pub struct AgeRecipientBody {
 
 /// Who may see and set an agency's key: an admin, or the agency's own supervisor. Anyone
 /// else asking about another agency learns nothing (404).
-async fn key_access(state: &AppState, caller: &Caller, id: &str, write: bool) -> ApiResult<Uuid> {
-    let id = path_id(id)?;
+pub(crate) async fn key_access(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    write: bool,
+) -> ApiResult<Uuid> {
     let own = caller.user.agency_id == Some(id) && caller.is_agency();
     let allowed = match caller.user.role {
         Role::Admin => true,
@@ -1021,9 +1171,8 @@ pub async fn get_age_recipient(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AgeRecipientBody>> {
-    let id = key_access(&state, &caller, &id, false).await?;
     Ok(Json(AgeRecipientBody {
-        recipient: state.store.custody().age_recipient(id).await?,
+        recipient: agency_key(&state, &caller, path_id(&id)?).await?,
     }))
 }
 
@@ -1047,11 +1196,34 @@ pub async fn set_age_recipient(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AgeRecipientBody>,
 ) -> ApiResult<Json<AgeRecipientBody>> {
-    let id = key_access(&state, &caller, &id, true).await?;
-    let recipient = match body.recipient.as_deref().map(str::trim) {
+    let recipient =
+        set_agency_key(&state, &caller, path_id(&id)?, body.recipient.as_deref()).await?;
+    Ok(Json(AgeRecipientBody { recipient }))
+}
+
+/// An agency's age public key, for whoever may see it.
+pub(crate) async fn agency_key(
+    state: &AppState,
+    caller: &Caller,
+    agency: Uuid,
+) -> ApiResult<Option<String>> {
+    let id = key_access(state, caller, agency, false).await?;
+    Ok(state.store.custody().age_recipient(id).await?)
+}
+
+/// Sets (or, blank, removes) an agency's age public key: the API and the pages (the admin's
+/// agency page, the supervisor's account page).
+pub(crate) async fn set_agency_key(
+    state: &AppState,
+    caller: &Caller,
+    agency: Uuid,
+    recipient: Option<&str>,
+) -> ApiResult<Option<String>> {
+    let id = key_access(state, caller, agency, true).await?;
+    let recipient = match recipient.map(str::trim) {
         None | Some("") => None,
         Some(r) => {
-            custodian_production_check(r)?;
+            check_recipient(r)?;
             Some(r.to_string())
         }
     };
@@ -1060,14 +1232,27 @@ pub async fn set_age_recipient(
         .custody()
         .set_age_recipient(&caller.actor(), id, recipient.as_deref(), state.clock.now())
         .await?;
-    Ok(Json(AgeRecipientBody { recipient }))
+    Ok(recipient)
 }
 
-fn custodian_production_check(r: &str) -> ApiResult<()> {
-    custodian_custody::check_age_recipient(r).map_err(|e| {
-        invalid(
-            "recipient",
-            &format!("not an age public key (age1...): {e}"),
-        )
-    })
+/// Only an age X25519 public key will do. The message never repeats what was typed: a
+/// pasted secret key must not travel back into a page or a log.
+fn check_recipient(r: &str) -> ApiResult<()> {
+    let hint = if r.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") {
+        "that is an age identity, the agency's secret key, which must never be shared; give \
+         its public key (age1..., printed by `age-keygen -y`)"
+            .to_string()
+    } else if r.starts_with("ssh-") || r.starts_with("ecdsa-") {
+        "an SSH key is not accepted; give an age X25519 public key (age1...)".to_string()
+    } else if r.starts_with("age1") && r.len() > 62 {
+        "only an age X25519 public key (age1 followed by 58 characters) is accepted; plugin \
+         and post-quantum recipients are not"
+            .to_string()
+    } else {
+        match custodian_custody::check_age_recipient(r) {
+            Ok(()) => return Ok(()),
+            Err(e) => format!("not an age X25519 public key (age1 followed by 58 characters): {e}"),
+        }
+    };
+    Err(invalid("recipient", &hint))
 }

@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
-const ADMINS: &[Role] = &[Role::Admin];
+pub(crate) const ADMINS: &[Role] = &[Role::Admin];
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MailView {
@@ -55,7 +55,7 @@ impl From<MailRecord> for MailView {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
     /// `queued`, `sent` or `failed`.
@@ -96,16 +96,24 @@ pub async fn list(
     caller: Caller,
     query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<MailView>>> {
+    let mails = mails(&state, &caller, parse_query(query)?).await?;
+    Ok(Json(mails.into_iter().map(MailView::from).collect()))
+}
+
+/// The outbox as the query asks, newest first (the API and the admin's outbox page).
+pub(crate) async fn mails(
+    state: &AppState,
+    caller: &Caller,
+    q: OutboxQuery,
+) -> ApiResult<Vec<MailRecord>> {
     caller.require_role(ADMINS, "the outbox")?;
-    let q = parse_query(query)?;
     let filter = MailFilter {
         status: parse_status(q.status)?,
         kind: q.kind,
         request_id: q.request_id,
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
     };
-    let mails = state.store.outbox().list(&filter).await?;
-    Ok(Json(mails.into_iter().map(MailView::from).collect()))
+    Ok(state.store.outbox().list(&filter).await?)
 }
 
 /// One mail of the outbox.
@@ -125,14 +133,21 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<MailView>> {
+    Ok(Json(mail(&state, &caller, id).await?.into()))
+}
+
+/// One mail of the outbox.
+pub(crate) async fn mail(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<MailRecord> {
     caller.require_role(ADMINS, "the outbox")?;
-    let mail = state
-        .store
-        .outbox()
-        .get(id)
-        .await
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such mail"))?;
-    Ok(Json(mail.into()))
+    match state.store.outbox().get(id).await {
+        Ok(m) => Ok(m),
+        Err(custodian_store::StoreError::NotFound) => Err(no_such_mail()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn no_such_mail() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such mail")
 }
 
 /// Sends a failed mail again.
@@ -153,6 +168,12 @@ pub async fn resend(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
+    resend_mail(&state, &caller, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Queues a failed mail again (a new `mail.send` job), audited.
+pub(crate) async fn resend_mail(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<()> {
     caller.require_role(ADMINS, "the outbox")?;
     match state
         .store
@@ -162,13 +183,9 @@ pub async fn resend(
     {
         Ok(()) => {
             state.jobs_waker.notify_one();
-            Ok(StatusCode::ACCEPTED)
+            Ok(())
         }
-        Err(custodian_store::StoreError::NotFound) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such mail",
-        )),
+        Err(custodian_store::StoreError::NotFound) => Err(no_such_mail()),
         Err(e) => Err(e.into()),
     }
 }
@@ -205,7 +222,7 @@ impl From<Job> for JobView {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct JobsQuery {
     /// `queued`, `running`, `done`, `failed` or `cancelled`.
@@ -232,13 +249,21 @@ pub async fn jobs(
     caller: Caller,
     query: Result<Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<JobView>>> {
+    let jobs = job_list(&state, &caller, parse_query(query)?).await?;
+    Ok(Json(jobs.into_iter().map(JobView::from).collect()))
+}
+
+/// Background jobs as the query asks, newest first (the API and the admin's jobs page).
+pub(crate) async fn job_list(
+    state: &AppState,
+    caller: &Caller,
+    q: JobsQuery,
+) -> ApiResult<Vec<Job>> {
     caller.require_role(ADMINS, "the job list")?;
-    let q = parse_query(query)?;
     let filter = JobFilter {
         status: parse_status(q.status)?,
         kind: q.kind,
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
     };
-    let jobs = state.store.jobs().list(&filter).await?;
-    Ok(Json(jobs.into_iter().map(JobView::from).collect()))
+    Ok(state.store.jobs().list(&filter).await?)
 }

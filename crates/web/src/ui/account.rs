@@ -22,7 +22,7 @@ struct SessionRow {
 
 #[derive(Template)]
 #[template(path = "account.html")]
-struct AccountPage {
+pub(super) struct AccountPage {
     layout: Layout,
     name: String,
     email: String,
@@ -30,20 +30,32 @@ struct AccountPage {
     agency: String,
     codes_left: u64,
     sessions: Vec<SessionRow>,
+    /// Agency staff: their agency's age key, which its supervisor sets (`ui::agency_key`).
+    pub(super) age_key: Option<super::agency_key::KeyFacts>,
 }
 
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
+    match build(&state, &viewer).await {
+        Ok(page) => render(&page),
+        Err(e) => super::page_error(e),
+    }
+}
+
+pub(super) async fn build(
+    state: &AppState,
+    viewer: &Viewer,
+) -> Result<AccountPage, crate::error::ApiError> {
     let accounts = state.store.accounts();
     let user = &viewer.caller.user;
-    let sessions = match accounts.list_sessions(user.id, state.clock.now()).await {
-        Ok(s) => s,
-        Err(e) => return super::page_error(e.into()),
+    let sessions = accounts.list_sessions(user.id, state.clock.now()).await?;
+    let codes_left = accounts.recovery_codes_left(user.id).await?;
+    let age_key = match user.agency_id.filter(|_| viewer.caller.is_agency()) {
+        Some(a) => Some(
+            super::agency_key::KeyFacts::of(state, viewer, a, "/account/agency-key".into()).await?,
+        ),
+        None => None,
     };
-    let codes_left = match accounts.recovery_codes_left(user.id).await {
-        Ok(n) => n,
-        Err(e) => return super::page_error(e.into()),
-    };
-    let page = AccountPage {
+    Ok(AccountPage {
         layout: viewer.layout("Your account", "/account"),
         name: user.name.clone(),
         email: user.email.clone(),
@@ -59,8 +71,8 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
                 current: s.id_hash == viewer.session.record.id_hash,
             })
             .collect(),
-    };
-    render(&page)
+        age_key,
+    })
 }
 
 pub async fn sign_out_everywhere(

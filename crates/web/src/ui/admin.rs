@@ -68,20 +68,28 @@ pub struct Tab {
     pub current: bool,
 }
 
-fn tabs(current: &str) -> Vec<Tab> {
-    [
+fn tabs(current: &str, admin: bool) -> Vec<Tab> {
+    let mut pages = vec![
         ("/admin/agencies", "Agencies"),
         ("/admin/users", "Users and roles"),
         ("/admin/calendars", "Holiday calendars"),
         ("/admin/policy", "Policy profile"),
-    ]
-    .into_iter()
-    .map(|(href, label)| Tab {
-        href,
-        label,
-        current: href == current,
-    })
-    .collect()
+    ];
+    // The outbox holds addresses and notice texts: admins only, as in the API (`ui::outbox`).
+    if admin {
+        pages.extend([
+            ("/admin/outbox", "Mail outbox"),
+            ("/admin/jobs", "Background jobs"),
+        ]);
+    }
+    pages
+        .into_iter()
+        .map(|(href, label)| Tab {
+            href,
+            label,
+            current: href == current,
+        })
+        .collect()
 }
 
 /// What every admin page shows around its content.
@@ -93,20 +101,28 @@ pub struct Frame {
     pub field: String,
 }
 
-fn frame(viewer: &Viewer, current: &str, error: Option<&ApiError>) -> Result<Frame, ApiError> {
+pub(super) fn frame(
+    viewer: &Viewer,
+    current: &str,
+    error: Option<&ApiError>,
+) -> Result<Frame, ApiError> {
     viewer
         .caller
         .require_role(ADMIN_READERS, "the admin pages")?;
+    let can_edit = viewer.caller.require_role(ADMINS, "").is_ok();
     Ok(Frame {
-        tabs: tabs(current),
-        can_edit: viewer.caller.require_role(ADMINS, "").is_ok(),
+        tabs: tabs(current, can_edit),
+        can_edit,
         error: error.map(|e| e.message.clone()),
         field: error.and_then(|e| field_of(&e.message)).unwrap_or_default(),
     })
 }
 
 /// Renders a built page, with the error's status if it shows one.
-fn finish<T: Template>(built: Result<T, ApiError>, error: Option<&ApiError>) -> Response {
+pub(super) fn finish<T: Template>(
+    built: Result<T, ApiError>,
+    error: Option<&ApiError>,
+) -> Response {
     match built {
         Ok(page) => match error {
             Some(e) => render_status(e.status, &page),
@@ -375,7 +391,7 @@ pub struct PersonRow {
 
 #[derive(Template)]
 #[template(path = "admin_agency.html")]
-struct AgencyPage {
+pub(super) struct AgencyPage {
     layout: Layout,
     frame: Frame,
     id: String,
@@ -391,6 +407,8 @@ struct AgencyPage {
     people: Vec<PersonRow>,
     created: String,
     typed_domain: String,
+    /// The agency's age key for productions (`ui::agency_key`).
+    pub(super) age_key: super::agency_key::KeyFacts,
 }
 
 async fn build_agency(
@@ -419,7 +437,15 @@ async fn build_agency(
         })
         .collect();
     let (status, status_class) = status_badge(a.status);
+    let age_key = super::agency_key::KeyFacts::of(
+        state,
+        viewer,
+        a.id,
+        format!("/admin/agencies/{}/age-recipient", a.id),
+    )
+    .await?;
     Ok(AgencyPage {
+        age_key,
         layout: viewer.layout(&a.name, "/admin"),
         frame,
         id: a.id.to_string(),
@@ -438,6 +464,16 @@ async fn build_agency(
         typed_domain: typed.1,
         name: a.name,
     })
+}
+
+/// The agency's page showing a refused form's error (`ui::agency_key`).
+pub(super) async fn agency_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    error: &ApiError,
+) -> Result<AgencyPage, ApiError> {
+    build_agency(state, viewer, id, Some(error), (None, String::new())).await
 }
 
 pub async fn agency(

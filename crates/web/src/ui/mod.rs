@@ -8,7 +8,10 @@
 
 mod account;
 mod admin;
+mod agency_key;
+mod custody;
 mod notice_page;
+mod outbox;
 mod portal;
 mod register;
 mod request_page;
@@ -75,7 +78,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/notice/{token}", get(notice_page::page))
         .merge(review::routes())
+        .merge(custody::routes())
         .merge(admin::routes())
+        .merge(outbox::routes())
+        .merge(agency_key::routes())
 }
 
 /// Where a signed-in user starts: the portal for agency staff, the review queue for the
@@ -113,6 +119,7 @@ pub fn nav_for(role: Role, current: &str) -> Vec<NavItem> {
     }
     if role.sees_all_requests() {
         items.push(("/review", "Review queue", ""));
+        items.push(("/review/holds", "Legal holds", ""));
     }
     if matches!(role, Role::Admin | Role::Auditor) {
         items.push(("/admin", "Administration", ""));

@@ -536,16 +536,16 @@ pub struct Actions {
 
 /// A form that failed: which one, and what was typed, to show it again.
 #[derive(Default)]
-struct Failed {
-    action: &'static str,
-    text: String,
-    form: Vec<(String, String)>,
+pub(super) struct Failed {
+    pub(super) action: &'static str,
+    pub(super) text: String,
+    pub(super) form: Vec<(String, String)>,
 }
 
 #[derive(Template)]
 #[template(path = "review_request.html")]
-struct ReviewPage {
-    layout: Layout,
+pub(super) struct ReviewPage {
+    pub(super) layout: Layout,
     r: Summary,
     due_class: &'static str,
     due_mark: &'static str,
@@ -568,6 +568,8 @@ struct ReviewPage {
     letters: Vec<(String, String, String)>,
     messages: Vec<(&'static str, String, String)>,
     timeline: Vec<(String, String)>,
+    /// Preservation, production and customer notice (`ui::custody`).
+    pub(super) custody: super::custody::CustodyPanel,
 }
 
 fn ruling_rows(
@@ -665,7 +667,7 @@ fn decision_facts(
     }
 }
 
-async fn build(
+pub(super) async fn build(
     state: &AppState,
     viewer: &Viewer,
     id: Uuid,
@@ -738,6 +740,8 @@ async fn build(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let mlat_guidance = letters::redirect_to_mlat(&letter_context(&r, &agency.name));
+    let custody =
+        super::custody::panel(state, viewer, &r, decision.as_ref(), &failed, &field).await?;
     Ok(ReviewPage {
         layout: viewer.layout(&format!("Review {}", r.number), "/review"),
         due_class,
@@ -814,6 +818,7 @@ async fn build(
             emergency: r.emergency,
             due: due_words(r.status, r.respond_by),
         },
+        custody,
     })
 }
 
@@ -855,7 +860,7 @@ pub async fn page(
 
 /// After an action: back to the page (or the queue it came from) with a message, or the
 /// page again with the error and what was typed.
-async fn after(
+pub(super) async fn after(
     state: &AppState,
     viewer: &Viewer,
     id: Uuid,

@@ -2,6 +2,8 @@
 //! (a cookie jar, forms, CSRF tokens, TOTP enrolment), officers and their agencies.
 #![allow(dead_code)]
 
+pub mod custody;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -23,6 +25,8 @@ pub struct Server {
     pub store: DynStore,
     pub agency_a: Agency,
     pub agency_b: Agency,
+    /// The server's clock when a test drives it (sign-in codes are computed at its time).
+    pub clock: Option<Arc<ManualClock>>,
     pub _dir: tempfile::TempDir,
 }
 
@@ -44,6 +48,15 @@ pub async fn agency(store: &DynStore, name: &str, domain: &str) -> Agency {
 }
 
 pub async fn start(store: DynStore) -> Server {
+    start_with(store, None, |state, _| state).await
+}
+
+/// A server whose state `configure` completes (custody, a clock) once its address is known.
+pub async fn start_with(
+    store: DynStore,
+    clock: Option<Arc<ManualClock>>,
+    configure: impl FnOnce(AppState, &str) -> AppState,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let blobs = Blobs::local(dir.path().join("objects"));
     let config = WebConfig::default();
@@ -53,13 +66,18 @@ pub async fn start(store: DynStore) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = config.with_public_url(&base);
-    let app = custodian_web::router(AppState::new(store.clone(), blobs, config, policy));
+    let mut state = AppState::new(store.clone(), blobs, config, policy);
+    if let Some(c) = &clock {
+        state = state.with_clock(c.clone());
+    }
+    let app = custodian_web::router(configure(state, &base));
     tokio::spawn(async move { axum::serve(listener, app).await });
     Server {
         base,
         store,
         agency_a,
         agency_b,
+        clock,
         _dir: dir,
     }
 }
@@ -83,6 +101,8 @@ pub struct Browser {
     pub base: String,
     pub client: reqwest::Client,
     pub cookies: BTreeMap<String, String>,
+    /// The server's clock, if a test drives it: TOTP codes are computed at its time.
+    pub clock: Option<Arc<ManualClock>>,
 }
 
 pub struct Page {
@@ -123,7 +143,15 @@ impl Browser {
                 .build()
                 .unwrap(),
             cookies: BTreeMap::new(),
+            clock: None,
         }
+    }
+
+    /// A browser for `s`, whose codes follow the server's clock.
+    pub fn for_server(s: &Server) -> Browser {
+        let mut b = Browser::new(&s.base);
+        b.clock = s.clock.clone();
+        b
     }
 
     pub fn cookie_header(&self) -> String {
@@ -216,7 +244,8 @@ impl Browser {
         assert!(page.body.contains("<svg"), "the QR code is shown");
         let secret =
             totp::base32_decode(&page.by_id("totp-secret").expect("secret shown")).unwrap();
-        let code = totp::code_at(&secret, Utc::now());
+        let now = self.clock.as_ref().map_or_else(Utc::now, |c| c.now());
+        let code = totp::code_at(&secret, now);
         let done = self
             .post("/signin/enrol", &[("csrf", &page.csrf()), ("code", &code)])
             .await;
@@ -257,7 +286,7 @@ pub async fn officer(s: &Server, agency: &Agency, local: &str) -> User {
 /// An officer signed in with a second factor, in a browser of their own.
 pub async fn signed_in(s: &Server, agency: &Agency, local: &str) -> (Browser, User) {
     let user = officer(s, agency, local).await;
-    let mut b = Browser::new(&s.base);
+    let mut b = Browser::for_server(s);
     b.enrol(&user.email).await;
     (b, user)
 }
@@ -316,7 +345,7 @@ pub async fn staff(s: &Server, local: &str, role: Role) -> User {
 /// A member of staff signed in with a second factor, in a browser of their own.
 pub async fn staff_signed_in(s: &Server, local: &str, role: Role) -> (Browser, User) {
     let user = staff(s, local, role).await;
-    let mut b = Browser::new(&s.base);
+    let mut b = Browser::for_server(s);
     b.enrol(&user.email).await;
     (b, user)
 }
