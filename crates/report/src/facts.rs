@@ -126,14 +126,21 @@ impl<'de> Deserialize<'de> for Period {
 
 /// What the transparency report needs to know about one request, and nothing more: no
 /// customer data, no names, no targets. The audit log carries these facts verbatim in the
-/// entry that counts the request (`request.imported` or `report.counted`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// entry that counts the request (`report.counted`), or commits to them in the batch entry of
+/// an import (`requests.imported`, see [`crate::batch`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Facts {
     pub received_at: DateTime<Utc>,
     /// The country the request is counted under (the requesting state of a treaty request).
     pub country: Country,
     pub process: LegalProcess,
+    /// A finer category within the process that the provider publishes as its own row of
+    /// the per-country table (e.g. which UK instrument a CLOUD Act order was); see
+    /// [`check_category`]. Absent for most requests, and then left out of the audit details,
+    /// so that facts recorded before categories existed hash as they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     pub emergency: bool,
     pub accounts: u64,
     /// None while the request is still open.
@@ -158,6 +165,28 @@ pub mod dim {
     pub const NOTICES: &str = "notices";
     pub const DAYS: &str = "days_to_respond";
     pub const TOTAL: &str = "total";
+}
+
+/// What a cell adds per request: one, or the request's number of accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Request,
+    Accounts,
+}
+
+/// A category is a short lower-case name: letters, digits, `_` and `-`, at most 40.
+pub fn check_category(s: &str) -> Result<(), String> {
+    if s.is_empty()
+        || s.len() > 40
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    {
+        return Err(format!(
+            "'{s}' is not a category: up to 40 of a-z, 0-9, '_' and '-'"
+        ));
+    }
+    Ok(())
 }
 
 /// One counter: a period, a section, a row and a column.
@@ -190,9 +219,45 @@ impl Facts {
     /// The cells this request adds to, each with the amount it adds. National security
     /// process lands only in its own section, which is published in bands.
     pub fn cells(&self) -> Vec<(CellKey, i64)> {
+        let accounts = i64::try_from(self.accounts).unwrap_or(i64::MAX);
+        self.cell_units()
+            .into_iter()
+            .map(|(key, unit)| {
+                let n = match unit {
+                    Unit::Request => 1,
+                    Unit::Accounts => accounts,
+                };
+                (key, n)
+            })
+            .collect()
+    }
+
+    /// The same facts with everything the cells do not depend on made alike: the receipt
+    /// moved to the start of its half-year (the answer moved with it, keeping the whole days
+    /// between them) and no accounts. Requests with equal profiles add to the same cells, so
+    /// an import counts each profile once (see [`crate::Deltas::add_counted`]).
+    pub fn profile(&self) -> Facts {
+        let (from, _) = self.period().dates();
+        let start = from
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(self.received_at);
+        Facts {
+            received_at: start,
+            accounts: 0,
+            responded_at: self
+                .days_to_respond()
+                .map(|d| start + chrono::Duration::days(d)),
+            category: self.category.clone(),
+            ..*self
+        }
+    }
+
+    /// The cells this request adds to, each with what it adds per request.
+    pub fn cell_units(&self) -> Vec<(CellKey, Unit)> {
         let period = self.period().to_string();
         let mut out = Vec::with_capacity(16);
-        let mut add = |dim: &str, key: &str, metric: &str, n: i64| {
+        let mut add = |dim: &str, key: &str, metric: &str, n: Unit| {
             out.push((
                 CellKey {
                     period: period.clone(),
@@ -203,60 +268,65 @@ impl Facts {
                 n,
             ))
         };
-        let accounts = i64::try_from(self.accounts).unwrap_or(i64::MAX);
+        let accounts = Unit::Accounts;
         if self.process.is_national_security() {
-            add(dim::NATIONAL_SECURITY, "", "requests", 1);
+            add(dim::NATIONAL_SECURITY, "", "requests", Unit::Request);
             add(dim::NATIONAL_SECURITY, "", "accounts", accounts);
             return out;
         }
         let process = self.process.as_str();
         let country = self.country.code();
-        add(dim::TOTAL, "", "received", 1);
+        add(dim::TOTAL, "", "received", Unit::Request);
         add(dim::TOTAL, "", "accounts", accounts);
-        add(dim::PROCESS, process, "received", 1);
+        add(dim::PROCESS, process, "received", Unit::Request);
         match self.outcome {
-            Some(Outcome::Full) => add(dim::PROCESS, process, "full", 1),
-            Some(Outcome::Partial) => add(dim::PROCESS, process, "partial", 1),
-            Some(Outcome::None) => add(dim::PROCESS, process, "none", 1),
+            Some(Outcome::Full) => add(dim::PROCESS, process, "full", Unit::Request),
+            Some(Outcome::Partial) => add(dim::PROCESS, process, "partial", Unit::Request),
+            Some(Outcome::None) => add(dim::PROCESS, process, "none", Unit::Request),
             None => {}
         }
-        add(dim::COUNTRY, country, "received", 1);
+        add(dim::COUNTRY, country, "received", Unit::Request);
         match (self.disclosed, self.none_reason) {
-            (Some(Disclosed::Content), _) => add(dim::COUNTRY, country, "content", 1),
-            (Some(Disclosed::NonContent), _) => add(dim::COUNTRY, country, "non_content", 1),
-            (Some(Disclosed::None), Some(NoneReason::Rejected)) => {
-                add(dim::COUNTRY, country, "rejected", 1)
+            (Some(Disclosed::Content), _) => add(dim::COUNTRY, country, "content", Unit::Request),
+            (Some(Disclosed::NonContent), _) => {
+                add(dim::COUNTRY, country, "non_content", Unit::Request)
             }
-            (Some(Disclosed::None), _) => add(dim::COUNTRY, country, "no_data", 1),
+            (Some(Disclosed::None), Some(NoneReason::Rejected)) => {
+                add(dim::COUNTRY, country, "rejected", Unit::Request)
+            }
+            (Some(Disclosed::None), _) => add(dim::COUNTRY, country, "no_data", Unit::Request),
             (None, _) => {}
         }
-        let cp = format!("{country}/{process}");
-        add(dim::COUNTRY_PROCESS, &cp, "received", 1);
+        let cp = match &self.category {
+            Some(c) => format!("{country}/{process}/{c}"),
+            None => format!("{country}/{process}"),
+        };
+        add(dim::COUNTRY_PROCESS, &cp, "received", Unit::Request);
         add(dim::COUNTRY_PROCESS, &cp, "accounts", accounts);
         if self.some_data() {
-            add(dim::COUNTRY_PROCESS, &cp, "disclosed", 1);
+            add(dim::COUNTRY_PROCESS, &cp, "disclosed", Unit::Request);
         }
         if self.process.is_preservation() {
-            add(dim::PRESERVATION, "", "requests", 1);
+            add(dim::PRESERVATION, "", "requests", Unit::Request);
             add(dim::PRESERVATION, "", "accounts", accounts);
         }
         if self.emergency || self.process == LegalProcess::Emergency {
-            add(dim::EMERGENCY, "", "received", 1);
+            add(dim::EMERGENCY, "", "received", Unit::Request);
             if self.some_data() {
-                add(dim::EMERGENCY, "", "disclosed", 1);
+                add(dim::EMERGENCY, "", "disclosed", Unit::Request);
             }
         }
         if self.ndo {
-            add(dim::NOTICES, "", "ndo_received", 1);
+            add(dim::NOTICES, "", "ndo_received", Unit::Request);
             if !self.notified {
-                add(dim::NOTICES, "", "delayed", 1);
+                add(dim::NOTICES, "", "delayed", Unit::Request);
             }
         }
         if self.notified {
-            add(dim::NOTICES, "", "sent", 1);
+            add(dim::NOTICES, "", "sent", Unit::Request);
         }
         if let Some(days) = self.days_to_respond() {
-            add(dim::DAYS, &days.to_string(), "requests", 1);
+            add(dim::DAYS, &days.to_string(), "requests", Unit::Request);
         }
         out
     }

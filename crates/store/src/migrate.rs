@@ -33,6 +33,11 @@ pub const SQLITE: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../migrations/sqlite/0005_accounts.sql"),
     },
+    Migration {
+        version: 9,
+        name: "import_batches",
+        sql: include_str!("../migrations/sqlite/0009_import_batches.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -60,6 +65,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "accounts",
         sql: include_str!("../migrations/postgres/0005_accounts.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "import_batches",
+        sql: include_str!("../migrations/postgres/0009_import_batches.sql"),
     },
 ];
 
