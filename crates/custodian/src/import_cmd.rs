@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use custodian_report::{ImportReader, Rejected};
+use custodian_report::{ImportBatch, ImportReader, Rejected};
 use custodian_store::{Actor, ImportOutcome};
 
 use crate::config::StoreArgs;
@@ -82,26 +82,31 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let batch = args.batch.clamp(1, 200_000);
     // Two chunks read ahead at most: enough to keep both threads busy, little memory.
     let (send, mut chunks) = tokio::sync::mpsc::channel(2);
-    let reading = std::thread::spawn(move || loop {
-        let chunk = reader.next_chunk(batch).map(|c| (c, reader.lines()));
-        let end = match &chunk {
-            Ok(((good, bad), _)) => good.is_empty() && bad.is_empty(),
-            Err(_) => true,
-        };
-        if send.blocking_send(chunk).is_err() || end {
-            return;
-        }
-    });
+    let reading = std::thread::Builder::new()
+        .name("import-reader".into())
+        .spawn(move || loop {
+            // Counting and hashing the batch here too, beside the thread that stores the last.
+            let chunk = reader
+                .next_chunk(batch)
+                .map(|(good, bad)| ((ImportBatch::new(good), bad), reader.lines()));
+            let end = match &chunk {
+                Ok(((good, bad), _)) => good.rows().is_empty() && bad.is_empty(),
+                Err(_) => true,
+            };
+            if send.blocking_send(chunk).is_err() || end {
+                return;
+            }
+        })?;
     let mut lines = 0;
     while let Some(chunk) = chunks.recv().await {
         let ((good, bad), read_lines) =
             chunk.with_context(|| format!("reading {}", args.file.display()))?;
         lines = read_lines;
-        if good.is_empty() && bad.is_empty() {
+        if good.rows().is_empty() && bad.is_empty() {
             break;
         }
         summary.rejected.extend(bad);
-        if !good.is_empty() {
+        if !good.rows().is_empty() {
             let outcomes = store
                 .reports()
                 .import_rows(&actor, &good)
@@ -110,11 +115,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
                     format!(
                         "storing lines {}-{} (the rows before them are stored; run the import \
                          again to go on: imported rows are skipped)",
-                        good.first().map(|r| r.line).unwrap_or(0),
-                        good.last().map(|r| r.line).unwrap_or(0)
+                        good.rows().first().map(|r| r.line).unwrap_or(0),
+                        good.rows().last().map(|r| r.line).unwrap_or(0)
                     )
                 })?;
-            for (row, outcome) in good.into_iter().zip(outcomes) {
+            for (row, outcome) in good.into_rows().into_iter().zip(outcomes) {
                 match (outcome, row.earlier) {
                     (ImportOutcome::Imported, _) => summary.imported += 1,
                     // Taken, and by an earlier line of this file: a duplicate in the file.

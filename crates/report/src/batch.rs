@@ -16,6 +16,8 @@ use custodian_audit::{merkle, write_canonical_string, Hash};
 use serde::{Deserialize, Serialize};
 
 use crate::facts::Facts;
+use crate::import::ImportRow;
+use crate::Deltas;
 
 /// The action of the audit entry that commits to an import batch.
 pub const BATCH_ACTION: &str = "requests.imported";
@@ -29,8 +31,38 @@ pub fn import_object(reference: &str) -> String {
 
 fn time(out: &mut String, t: &DateTime<Utc>) {
     // As chrono's serde writes a DateTime<Utc>, so that the bytes equal the canonical form of
-    // `serde_json::to_value(facts)` (a test holds them to it).
-    write_canonical_string(out, &t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    // `serde_json::to_value(facts)` (a test holds them to it). Whole seconds, the common case
+    // of an import, are written without chrono's formatter.
+    match whole_seconds(t) {
+        Some(text) => {
+            out.push('"');
+            out.push_str(&text);
+            out.push_str("Z\"");
+        }
+        None => write_canonical_string(out, &t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` for a time in years 0 to 9999 with no fraction of a second.
+pub fn whole_seconds(t: &DateTime<Utc>) -> Option<String> {
+    use chrono::{Datelike, Timelike};
+    if t.nanosecond() != 0 || !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    let mut b = *b"0000-00-00T00:00:00";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, t.year().unsigned_abs());
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    String::from_utf8(b.to_vec()).ok()
 }
 
 fn opt_name(out: &mut String, v: Option<&str>) {
@@ -128,6 +160,50 @@ impl BatchDetails {
     }
 }
 
+/// A batch of good rows as the store takes them, with their counts and their tree's root
+/// computed when the batch is made (an import makes it on its reading thread) for the common
+/// case that every row is new.
+#[derive(Debug)]
+pub struct ImportBatch {
+    rows: Vec<ImportRow>,
+    counted: Deltas,
+    root: BatchDetails,
+}
+
+impl ImportBatch {
+    pub fn new(rows: Vec<ImportRow>) -> ImportBatch {
+        let mut counted = Deltas::default();
+        counted.add_counted(rows.iter().map(|r| (&r.facts, &r.leaf)));
+        let leaves: Vec<Hash> = rows.iter().map(|r| r.leaf).collect();
+        ImportBatch {
+            root: BatchDetails::of(&leaves),
+            rows,
+            counted,
+        }
+    }
+
+    pub fn rows(&self) -> &[ImportRow] {
+        &self.rows
+    }
+
+    pub fn into_rows(self) -> Vec<ImportRow> {
+        self.rows
+    }
+
+    /// What storing the rows at `stored` (ascending positions in [`ImportBatch::rows`])
+    /// adds to the counters, and the details of the batch's audit entry.
+    pub fn stored(&self, stored: &[usize]) -> (Deltas, BatchDetails) {
+        if stored.len() == self.rows.len() {
+            return (self.counted.clone(), self.root.clone());
+        }
+        let rows: Vec<&ImportRow> = stored.iter().filter_map(|&p| self.rows.get(p)).collect();
+        let mut counted = Deltas::default();
+        counted.add_counted(rows.iter().map(|r| (&r.facts, &r.leaf)));
+        let leaves: Vec<Hash> = rows.iter().map(|r| r.leaf).collect();
+        (counted, BatchDetails::of(&leaves))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +247,23 @@ mod tests {
             f.none_reason = None;
             f.received_at = "2025-03-01T00:00:00.5Z".parse().unwrap();
         }
+    }
+
+    #[test]
+    fn whole_seconds_are_written_as_chrono_writes_them() {
+        for t in [
+            "2025-03-01T10:00:00Z",
+            "0999-12-31T23:59:59Z",
+            "2024-02-29T00:00:00Z",
+        ] {
+            let t: DateTime<Utc> = t.parse().unwrap();
+            assert_eq!(
+                format!("{}Z", whole_seconds(&t).unwrap()),
+                t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            );
+        }
+        let t: DateTime<Utc> = "2025-03-01T10:00:00.5Z".parse().unwrap();
+        assert_eq!(whole_seconds(&t), None);
     }
 
     #[test]

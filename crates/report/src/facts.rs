@@ -232,103 +232,113 @@ impl Facts {
             .collect()
     }
 
-    /// The same facts with everything the cells do not depend on made alike: the receipt
-    /// moved to the start of its half-year (the answer moved with it, keeping the whole days
-    /// between them) and no accounts. Requests with equal profiles add to the same cells, so
-    /// an import counts each profile once (see [`crate::Deltas::add_counted`]).
-    pub fn profile(&self) -> Facts {
-        let (from, _) = self.period().dates();
-        let start = from
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or(self.received_at);
-        Facts {
-            received_at: start,
-            accounts: 0,
-            responded_at: self
-                .days_to_respond()
-                .map(|d| start + chrono::Duration::days(d)),
-            category: self.category.clone(),
-            ..*self
-        }
-    }
-
     /// The cells this request adds to, each with what it adds per request.
     pub fn cell_units(&self) -> Vec<(CellKey, Unit)> {
         let period = self.period().to_string();
         let mut out = Vec::with_capacity(16);
-        let mut add = |dim: &str, key: &str, metric: &str, n: Unit| {
+        self.visit_cells(|dim, row, metric, unit| {
             out.push((
                 CellKey {
                     period: period.clone(),
                     dim: dim.to_string(),
-                    key: key.to_string(),
+                    key: row.key(),
                     metric: metric.to_string(),
                 },
-                n,
+                unit,
             ))
-        };
-        let accounts = Unit::Accounts;
+        });
+        out
+    }
+
+    /// Calls `f` with each cell of this request's half-year it adds to (section, row,
+    /// column, and what it adds per request), allocating nothing: an import calls it for
+    /// millions of rows. National security process lands only in its own section, which is
+    /// published in bands.
+    pub fn visit_cells<'a>(
+        &'a self,
+        mut f: impl FnMut(&'static str, RowRef<'a>, &'static str, Unit),
+    ) {
+        use RowRef as R;
+        use Unit::{Accounts, Request};
         if self.process.is_national_security() {
-            add(dim::NATIONAL_SECURITY, "", "requests", Unit::Request);
-            add(dim::NATIONAL_SECURITY, "", "accounts", accounts);
-            return out;
+            f(dim::NATIONAL_SECURITY, R::None, "requests", Request);
+            f(dim::NATIONAL_SECURITY, R::None, "accounts", Accounts);
+            return;
         }
-        let process = self.process.as_str();
-        let country = self.country.code();
-        add(dim::TOTAL, "", "received", Unit::Request);
-        add(dim::TOTAL, "", "accounts", accounts);
-        add(dim::PROCESS, process, "received", Unit::Request);
+        let process = R::Process(self.process);
+        let country = R::Country(self.country);
+        f(dim::TOTAL, R::None, "received", Request);
+        f(dim::TOTAL, R::None, "accounts", Accounts);
+        f(dim::PROCESS, process, "received", Request);
         match self.outcome {
-            Some(Outcome::Full) => add(dim::PROCESS, process, "full", Unit::Request),
-            Some(Outcome::Partial) => add(dim::PROCESS, process, "partial", Unit::Request),
-            Some(Outcome::None) => add(dim::PROCESS, process, "none", Unit::Request),
+            Some(Outcome::Full) => f(dim::PROCESS, process, "full", Request),
+            Some(Outcome::Partial) => f(dim::PROCESS, process, "partial", Request),
+            Some(Outcome::None) => f(dim::PROCESS, process, "none", Request),
             None => {}
         }
-        add(dim::COUNTRY, country, "received", Unit::Request);
+        f(dim::COUNTRY, country, "received", Request);
         match (self.disclosed, self.none_reason) {
-            (Some(Disclosed::Content), _) => add(dim::COUNTRY, country, "content", Unit::Request),
-            (Some(Disclosed::NonContent), _) => {
-                add(dim::COUNTRY, country, "non_content", Unit::Request)
-            }
+            (Some(Disclosed::Content), _) => f(dim::COUNTRY, country, "content", Request),
+            (Some(Disclosed::NonContent), _) => f(dim::COUNTRY, country, "non_content", Request),
             (Some(Disclosed::None), Some(NoneReason::Rejected)) => {
-                add(dim::COUNTRY, country, "rejected", Unit::Request)
+                f(dim::COUNTRY, country, "rejected", Request)
             }
-            (Some(Disclosed::None), _) => add(dim::COUNTRY, country, "no_data", Unit::Request),
+            (Some(Disclosed::None), _) => f(dim::COUNTRY, country, "no_data", Request),
             (None, _) => {}
         }
-        let cp = match &self.category {
-            Some(c) => format!("{country}/{process}/{c}"),
-            None => format!("{country}/{process}"),
-        };
-        add(dim::COUNTRY_PROCESS, &cp, "received", Unit::Request);
-        add(dim::COUNTRY_PROCESS, &cp, "accounts", accounts);
+        let cp = R::CountryProcess(self.country, self.process, self.category.as_deref());
+        f(dim::COUNTRY_PROCESS, cp, "received", Request);
+        f(dim::COUNTRY_PROCESS, cp, "accounts", Accounts);
         if self.some_data() {
-            add(dim::COUNTRY_PROCESS, &cp, "disclosed", Unit::Request);
+            f(dim::COUNTRY_PROCESS, cp, "disclosed", Request);
         }
         if self.process.is_preservation() {
-            add(dim::PRESERVATION, "", "requests", Unit::Request);
-            add(dim::PRESERVATION, "", "accounts", accounts);
+            f(dim::PRESERVATION, R::None, "requests", Request);
+            f(dim::PRESERVATION, R::None, "accounts", Accounts);
         }
         if self.emergency || self.process == LegalProcess::Emergency {
-            add(dim::EMERGENCY, "", "received", Unit::Request);
+            f(dim::EMERGENCY, R::None, "received", Request);
             if self.some_data() {
-                add(dim::EMERGENCY, "", "disclosed", Unit::Request);
+                f(dim::EMERGENCY, R::None, "disclosed", Request);
             }
         }
         if self.ndo {
-            add(dim::NOTICES, "", "ndo_received", Unit::Request);
+            f(dim::NOTICES, R::None, "ndo_received", Request);
             if !self.notified {
-                add(dim::NOTICES, "", "delayed", Unit::Request);
+                f(dim::NOTICES, R::None, "delayed", Request);
             }
         }
         if self.notified {
-            add(dim::NOTICES, "", "sent", Unit::Request);
+            f(dim::NOTICES, R::None, "sent", Request);
         }
         if let Some(days) = self.days_to_respond() {
-            add(dim::DAYS, &days.to_string(), "requests", Unit::Request);
+            f(dim::DAYS, R::Days(days), "requests", Request);
         }
-        out
+    }
+}
+
+/// The row of a cell as [`Facts::visit_cells`] gives it; [`RowRef::key`] spells it as
+/// [`CellKey::key`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowRef<'a> {
+    /// The section has one row.
+    None,
+    Process(LegalProcess),
+    Country(Country),
+    CountryProcess(Country, LegalProcess, Option<&'a str>),
+    Days(i64),
+}
+
+impl RowRef<'_> {
+    pub fn key(&self) -> String {
+        match self {
+            RowRef::None => String::new(),
+            RowRef::Process(p) => p.as_str().to_string(),
+            RowRef::Country(c) => c.code().to_string(),
+            RowRef::CountryProcess(c, p, None) => format!("{}/{}", c.code(), p.as_str()),
+            RowRef::CountryProcess(c, p, Some(k)) => format!("{}/{}/{k}", c.code(), p.as_str()),
+            RowRef::Days(d) => d.to_string(),
+        }
     }
 }
 

@@ -326,7 +326,7 @@ pub struct ImportReader<R> {
     lines: u64,
     /// A 64-bit hash of each reference read so far and its line: 16 bytes a row where the
     /// references themselves would cost several times that on a file of millions of rows.
-    seen: HashMap<u64, u64>,
+    seen: HashMap<u64, u64, crate::FxBuild>,
 }
 
 fn reference_hash(reference: &str) -> u64 {
@@ -350,7 +350,7 @@ impl<R: BufRead> ImportReader<R> {
             buf,
             fields,
             lines,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         })
     }
 

@@ -17,6 +17,7 @@
 pub mod batch;
 pub mod commit;
 pub mod facts;
+mod fx;
 pub mod import;
 /// The PDF writer lives in the domain crate now; this path stays for its callers.
 pub use custodian_core::format::pdf;
@@ -26,11 +27,15 @@ pub mod verify;
 
 use std::collections::HashMap;
 
-pub use batch::{import_object, row_leaf, BatchDetails, BATCH_ACTION, BATCH_OBJECT};
+pub use batch::{
+    import_object, row_leaf, whole_seconds, BatchDetails, ImportBatch, BATCH_ACTION, BATCH_OBJECT,
+};
 pub use commit::Acc;
 pub use facts::{
-    check_category, counted_country, CellKey, Disclosed, Facts, NoneReason, Outcome, Period, Unit,
+    check_category, counted_country, CellKey, Disclosed, Facts, NoneReason, Outcome, Period,
+    RowRef, Unit,
 };
+pub use fx::{FxBuild, FxHasher};
 pub use import::{ImportError, ImportReader, ImportRow, Rejected};
 pub use report::{band, CellValue, Report, Verification};
 pub use verify::{differences, Recount};
@@ -62,7 +67,7 @@ pub fn tally<'a>(facts: impl IntoIterator<Item = (&'a Facts, &'a [u8; 32])>) -> 
 /// Pending changes to counter cells: per cell, the change of its count and of its
 /// accumulator. Built in memory for a batch of fact changes (old -> new), then applied to the
 /// stored counters in the same transaction as the facts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Deltas(pub HashMap<CellKey, (i64, Acc)>);
 
 impl Deltas {
@@ -84,28 +89,89 @@ impl Deltas {
         }
     }
 
-    /// Counts many new requests, each recorded by its leaf. Requests with the same
-    /// [`Facts::profile`] add to the same cells, so each profile's cells are computed once
-    /// with the number of its requests, their accounts and the sum of their leaves: this is
-    /// what keeps an import's cost per row to a hash-map update.
+    /// Counts many new requests, each recorded by its leaf: the same as [`Deltas::add`] for
+    /// each, but with the cells keyed by values rather than strings and the accumulators
+    /// added in 64-bit limbs, so that an import's cost per row is a few hash-map updates.
     pub fn add_counted<'a>(&mut self, rows: impl IntoIterator<Item = (&'a Facts, &'a [u8; 32])>) {
-        let mut profiles: HashMap<Facts, (i64, i64, Acc)> = HashMap::new();
-        for (f, leaf) in rows {
-            let e = profiles.entry(f.profile()).or_default();
-            e.0 += 1;
-            e.1 =
-                e.1.saturating_add(i64::try_from(f.accounts).unwrap_or(i64::MAX));
-            e.2.add(leaf);
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        enum Row {
+            None,
+            Process(custodian_core::LegalProcess),
+            Country(custodian_core::Country),
+            /// The category is an index into `categories`, plus one (0: none).
+            CountryProcess(custodian_core::Country, custodian_core::LegalProcess, usize),
+            Days(i64),
         }
-        for (profile, (requests, accounts, acc)) in profiles {
-            for (key, unit) in profile.cell_units() {
-                let e = self.0.entry(key).or_default();
-                e.0 += match unit {
-                    Unit::Request => requests,
-                    Unit::Accounts => accounts,
-                };
-                e.1.merge(&acc);
+        /// A section or column name, compared by address: `visit_cells` passes literals, so
+        /// this is exact for one call site, and names spelt at two sites meet again below
+        /// when the cells are keyed by their strings.
+        #[derive(Clone, Copy)]
+        struct Name(&'static str);
+        impl PartialEq for Name {
+            fn eq(&self, other: &Name) -> bool {
+                std::ptr::eq(self.0, other.0)
             }
+        }
+        impl Eq for Name {}
+        impl std::hash::Hash for Name {
+            fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+                h.write_usize(self.0.as_ptr() as usize);
+            }
+        }
+        type Key = (Period, Name, Row, Name);
+        let mut categories: Vec<&'a str> = Vec::new();
+        let mut cells: HashMap<Key, (i64, [u64; 4]), FxBuild> = HashMap::default();
+        for (f, leaf) in rows {
+            let limbs = Acc(*leaf).limbs();
+            let period = f.period();
+            let accounts = i64::try_from(f.accounts).unwrap_or(i64::MAX);
+            f.visit_cells(|dim, row, metric, unit| {
+                let row = match row {
+                    RowRef::None => Row::None,
+                    RowRef::Process(p) => Row::Process(p),
+                    RowRef::Country(c) => Row::Country(c),
+                    RowRef::Days(d) => Row::Days(d),
+                    RowRef::CountryProcess(c, p, k) => {
+                        let k = k.map_or(0, |k| {
+                            1 + categories.iter().position(|x| *x == k).unwrap_or_else(|| {
+                                categories.push(k);
+                                categories.len() - 1
+                            })
+                        });
+                        Row::CountryProcess(c, p, k)
+                    }
+                };
+                let e = cells
+                    .entry((period, Name(dim), row, Name(metric)))
+                    .or_default();
+                e.0 = e.0.saturating_add(match unit {
+                    Unit::Request => 1,
+                    Unit::Accounts => accounts,
+                });
+                commit::add_limbs(&mut e.1, &limbs);
+            });
+        }
+        for ((period, Name(dim), row, Name(metric)), (value, limbs)) in cells {
+            let row = match row {
+                Row::None => RowRef::None,
+                Row::Process(p) => RowRef::Process(p),
+                Row::Country(c) => RowRef::Country(c),
+                Row::Days(d) => RowRef::Days(d),
+                Row::CountryProcess(c, p, k) => RowRef::CountryProcess(
+                    c,
+                    p,
+                    k.checked_sub(1).and_then(|i| categories.get(i).copied()),
+                ),
+            };
+            let key = CellKey {
+                period: period.to_string(),
+                dim: dim.to_string(),
+                key: row.key(),
+                metric: metric.to_string(),
+            };
+            let e = self.0.entry(key).or_default();
+            e.0 += value;
+            e.1.merge(&Acc::from_limbs(&limbs));
         }
     }
 

@@ -15,9 +15,9 @@
 //!   (`custodian_report::batch`), and their counts added to the cells, grouped by profile.
 
 use async_trait::async_trait;
-use custodian_report::{CellValue, Facts, ImportRow, Period, Report};
+use custodian_report::{CellValue, Facts, ImportBatch, ImportRow, Period, Report};
 
-use crate::{Actor, StoreResult};
+use crate::{Actor, StoreError, StoreResult};
 
 pub use custodian_report::import_object;
 
@@ -39,7 +39,7 @@ pub trait ReportStore: Send + Sync {
     async fn import_rows(
         &self,
         actor: &Actor,
-        rows: &[ImportRow],
+        batch: &ImportBatch,
     ) -> StoreResult<Vec<ImportOutcome>>;
 
     /// Records new facts for a counted request (audit object `object`), e.g. when a review
@@ -72,7 +72,9 @@ pub trait ReportStore: Send + Sync {
 
 /// The bulk insert of an import batch, the one statement written per backend: stores the
 /// rows not yet counted (by object, in `report_imported` or `report_facts`) under `batch`
-/// with their position in `rows`, and returns those positions.
+/// with their position in `rows`, and returns those positions. The rows' references are
+/// distinct, and the caller holds the audit lock, which every import takes first: no other
+/// transaction inserts into `report_imported` meanwhile.
 #[async_trait]
 pub(crate) trait BulkImport: sqlx::Database {
     /// `(p, p, ...), (...)`: `rows` rows of `cols` parameters, in binding order. PostgreSQL
@@ -91,16 +93,13 @@ pub(crate) trait BulkImport: sqlx::Database {
     async fn insert_imported(
         tx: &mut sqlx::Transaction<'static, Self>,
         batch: i64,
-        rows: &[ImportRow],
+        rows: &[&ImportRow],
     ) -> StoreResult<Vec<usize>>;
 }
 
 /// Columns of `report_imported` in the order the bulk inserts bind them.
 const IMPORTED_COLUMNS: &str = "batch, pos, object, received_at, country, process, category, \
      emergency, accounts, outcome, disclosed, none_reason, ndo, notified, responded_at";
-
-/// Rows per statement on SQLite: 15 parameters a row, under its limit of 32,766.
-const SQLITE_IMPORT_CHUNK: usize = 2000;
 
 #[async_trait]
 impl BulkImport for sqlx::Sqlite {
@@ -112,42 +111,10 @@ impl BulkImport for sqlx::Sqlite {
     async fn insert_imported(
         tx: &mut sqlx::Transaction<'static, Self>,
         batch: i64,
-        rows: &[ImportRow],
+        rows: &[&ImportRow],
     ) -> StoreResult<Vec<usize>> {
-        let mut inserted = Vec::with_capacity(rows.len());
-        for (c, chunk) in rows.chunks(SQLITE_IMPORT_CHUNK).enumerate() {
-            // Prepared once per chunk size and cached by the connection.
-            let sql = format!(
-                "INSERT INTO report_imported ({IMPORTED_COLUMNS}) SELECT * FROM (VALUES {}) AS v \
-                 WHERE NOT EXISTS (SELECT 1 FROM report_facts f WHERE f.object = v.column3) \
-                 ON CONFLICT (object) DO NOTHING RETURNING pos",
-                Self::values_list(chunk.len(), 15)
-            );
-            let mut q = sqlx::query_scalar::<_, i64>(&sql);
-            for (i, row) in chunk.iter().enumerate() {
-                let f = &row.facts;
-                q = q
-                    .bind(batch)
-                    .bind((c * SQLITE_IMPORT_CHUNK + i) as i64)
-                    .bind(row.object())
-                    .bind(f.received_at)
-                    .bind(f.country.code().to_string())
-                    .bind(f.process.as_str())
-                    .bind(f.category.clone())
-                    .bind(f.emergency)
-                    .bind(i64::try_from(f.accounts).unwrap_or(i64::MAX))
-                    .bind(f.outcome.map(|o| o.as_str()))
-                    .bind(f.disclosed.map(|o| o.as_str()))
-                    .bind(f.none_reason.map(|o| o.as_str()))
-                    .bind(f.ndo)
-                    .bind(f.notified)
-                    .bind(f.responded_at);
-            }
-            for pos in q.fetch_all(&mut **tx).await? {
-                inserted.push(usize::try_from(pos).unwrap_or(usize::MAX));
-            }
-        }
-        Ok(inserted)
+        let mut handle = tx.lock_handle().await?;
+        crate::sqlite_bulk::insert_imported(&mut handle, batch, rows)
     }
 }
 
@@ -156,71 +123,226 @@ impl BulkImport for sqlx::Postgres {
     async fn insert_imported(
         tx: &mut sqlx::Transaction<'static, Self>,
         batch: i64,
-        rows: &[ImportRow],
+        rows: &[&ImportRow],
     ) -> StoreResult<Vec<usize>> {
-        // One statement for the whole batch: a column is one array parameter.
-        let n = rows.len();
-        let mut pos = Vec::with_capacity(n);
-        let mut object = Vec::with_capacity(n);
-        let mut received_at = Vec::with_capacity(n);
-        let mut country = Vec::with_capacity(n);
-        let mut process = Vec::with_capacity(n);
-        let mut category = Vec::with_capacity(n);
-        let mut emergency = Vec::with_capacity(n);
-        let mut accounts = Vec::with_capacity(n);
-        let mut outcome = Vec::with_capacity(n);
-        let mut disclosed = Vec::with_capacity(n);
-        let mut none_reason = Vec::with_capacity(n);
-        let mut ndo = Vec::with_capacity(n);
-        let mut notified = Vec::with_capacity(n);
-        let mut responded_at = Vec::with_capacity(n);
-        for (i, row) in rows.iter().enumerate() {
-            let f = &row.facts;
-            pos.push(i32::try_from(i).unwrap_or(i32::MAX));
-            object.push(row.object());
-            received_at.push(f.received_at);
-            country.push(f.country.code().to_string());
-            process.push(f.process.as_str());
-            category.push(f.category.clone());
-            emergency.push(f.emergency);
-            accounts.push(i64::try_from(f.accounts).unwrap_or(i64::MAX));
-            outcome.push(f.outcome.map(|o| o.as_str()));
-            disclosed.push(f.disclosed.map(|o| o.as_str()));
-            none_reason.push(f.none_reason.map(|o| o.as_str()));
-            ndo.push(f.ndo);
-            notified.push(f.notified);
-            responded_at.push(f.responded_at);
+        let objects: Vec<String> = rows.iter().map(|r| r.object()).collect();
+        let all: Vec<usize> = (0..rows.len()).collect();
+        // First as if every row were new (the usual case: a file imported once), in a
+        // savepoint: the unique index refuses a reference stored before, and then the rows
+        // are looked up first. Checking every batch up front cost as much as storing it.
+        let counted_otherwise: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM report_facts \
+             WHERE object >= 'import:' AND object < 'import;')",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if !counted_otherwise {
+            sqlx::query("SAVEPOINT import_batch")
+                .execute(&mut **tx)
+                .await?;
+            match pg_copy(tx, batch, rows, &objects).await {
+                Ok(()) => {
+                    sqlx::query("RELEASE SAVEPOINT import_batch")
+                        .execute(&mut **tx)
+                        .await?;
+                    return Ok(all);
+                }
+                Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT import_batch")
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let inserted: Vec<i32> = sqlx::query_scalar(&format!(
-            "INSERT INTO report_imported ({IMPORTED_COLUMNS}) \
-             SELECT $1, v.* FROM unnest($2::int4[], $3::text[], $4::timestamptz[], $5::text[], \
-             $6::text[], $7::text[], $8::bool[], $9::int8[], $10::text[], $11::text[], \
-             $12::text[], $13::bool[], $14::bool[], $15::timestamptz[]) AS v(pos, object) \
-             WHERE NOT EXISTS (SELECT 1 FROM report_facts f WHERE f.object = v.object) \
-             ON CONFLICT (object) DO NOTHING RETURNING pos"
-        ))
-        .bind(batch)
-        .bind(pos)
-        .bind(object)
-        .bind(received_at)
-        .bind(country)
-        .bind(process)
-        .bind(category)
-        .bind(emergency)
-        .bind(accounts)
-        .bind(outcome)
-        .bind(disclosed)
-        .bind(none_reason)
-        .bind(ndo)
-        .bind(notified)
-        .bind(responded_at)
+        // The references already counted, through the unique index: without the setting
+        // the planner scans the whole table for every batch once it holds a few batches.
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut **tx)
+            .await?;
+        let taken: Vec<String> = sqlx::query_scalar(
+            "SELECT object FROM report_imported WHERE object = ANY($1) \
+             UNION ALL SELECT object FROM report_facts WHERE object = ANY($1)",
+        )
+        .bind(&objects)
         .fetch_all(&mut **tx)
         .await?;
-        Ok(inserted
+        sqlx::query("SET LOCAL enable_seqscan = on")
+            .execute(&mut **tx)
+            .await?;
+        let taken: std::collections::HashSet<&str> = taken.iter().map(String::as_str).collect();
+        let fresh: Vec<usize> = all
             .into_iter()
-            .map(|p| usize::try_from(p).unwrap_or(usize::MAX))
-            .collect())
+            .filter(|i| !taken.contains(objects[*i].as_str()))
+            .collect();
+        if !fresh.is_empty() {
+            pg_insert(tx, batch, rows, &objects, &fresh).await?;
+        }
+        Ok(fresh)
     }
+}
+
+/// Appends `s` in COPY's text format: backslash, tab, newline and carriage return escaped.
+fn copy_text(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn copy_opt(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => copy_text(out, s),
+        None => out.push_str("\\N"),
+    }
+}
+
+fn copy_time(out: &mut String, t: &chrono::DateTime<chrono::Utc>) {
+    match custodian_report::whole_seconds(t) {
+        Some(text) => {
+            out.push_str(&text);
+            out.push('Z');
+        }
+        None => out.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+    }
+}
+
+/// Stores every row at its position with COPY, the way `psql`'s `\copy` loads a file: the
+/// fastest path into PostgreSQL, for a batch whose references are all new (a reference
+/// stored before makes the unique index fail the whole COPY).
+async fn pg_copy(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    batch: i64,
+    rows: &[&ImportRow],
+    objects: &[String],
+) -> StoreResult<()> {
+    let mut copy = tx
+        .copy_in_raw(&format!(
+            "COPY report_imported ({IMPORTED_COLUMNS}) FROM STDIN (FORMAT text)"
+        ))
+        .await?;
+    let mut buf = String::with_capacity(1 << 20);
+    for (i, (row, object)) in rows.iter().zip(objects).enumerate() {
+        use std::fmt::Write;
+        let f = &row.facts;
+        let flag = |b: bool| if b { "t" } else { "f" };
+        let _ = write!(buf, "{batch}\t{i}\t");
+        copy_text(&mut buf, object);
+        buf.push('\t');
+        copy_time(&mut buf, &f.received_at);
+        buf.push('\t');
+        buf.push_str(f.country.code());
+        buf.push('\t');
+        buf.push_str(f.process.as_str());
+        buf.push('\t');
+        copy_opt(&mut buf, f.category.as_deref());
+        let _ = write!(buf, "\t{}\t{}\t", flag(f.emergency), f.accounts);
+        copy_opt(&mut buf, f.outcome.map(|o| o.as_str()));
+        buf.push('\t');
+        copy_opt(&mut buf, f.disclosed.map(|o| o.as_str()));
+        buf.push('\t');
+        copy_opt(&mut buf, f.none_reason.map(|o| o.as_str()));
+        let _ = write!(buf, "\t{}\t{}\t", flag(f.ndo), flag(f.notified));
+        match &f.responded_at {
+            Some(t) => copy_time(&mut buf, t),
+            None => buf.push_str("\\N"),
+        }
+        buf.push('\n');
+        if buf.len() > (1 << 20) - 4096 {
+            if let Err(e) = copy.send(buf.as_bytes()).await {
+                let _ = copy.abort("import batch failed").await;
+                return Err(e.into());
+            }
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        if let Err(e) = copy.send(buf.as_bytes()).await {
+            let _ = copy.abort("import batch failed").await;
+            return Err(e.into());
+        }
+    }
+    copy.finish().await?;
+    sqlx::query("SELECT brin_summarize_new_values('report_imported_batch')")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores `rows[i]` for each `i` in `which` at position `i`, in one statement (a column is
+/// one array parameter), and summarises the new pages for the batch index.
+async fn pg_insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    batch: i64,
+    rows: &[&ImportRow],
+    objects: &[String],
+    which: &[usize],
+) -> StoreResult<()> {
+    let n = which.len();
+    let mut pos = Vec::with_capacity(n);
+    let mut object = Vec::with_capacity(n);
+    let mut received_at = Vec::with_capacity(n);
+    let mut country = Vec::with_capacity(n);
+    let mut process = Vec::with_capacity(n);
+    let mut category = Vec::with_capacity(n);
+    let mut emergency = Vec::with_capacity(n);
+    let mut accounts = Vec::with_capacity(n);
+    let mut outcome = Vec::with_capacity(n);
+    let mut disclosed = Vec::with_capacity(n);
+    let mut none_reason = Vec::with_capacity(n);
+    let mut ndo = Vec::with_capacity(n);
+    let mut notified = Vec::with_capacity(n);
+    let mut responded_at = Vec::with_capacity(n);
+    for &i in which {
+        let f = &rows[i].facts;
+        pos.push(i32::try_from(i).unwrap_or(i32::MAX));
+        object.push(objects[i].as_str());
+        received_at.push(f.received_at);
+        country.push(f.country.code());
+        process.push(f.process.as_str());
+        category.push(f.category.as_deref());
+        emergency.push(f.emergency);
+        accounts.push(i64::try_from(f.accounts).unwrap_or(i64::MAX));
+        outcome.push(f.outcome.map(|o| o.as_str()));
+        disclosed.push(f.disclosed.map(|o| o.as_str()));
+        none_reason.push(f.none_reason.map(|o| o.as_str()));
+        ndo.push(f.ndo);
+        notified.push(f.notified);
+        responded_at.push(f.responded_at);
+    }
+    // A plain INSERT: ON CONFLICT DO NOTHING (speculative insertion) made it twice as slow.
+    sqlx::query(&format!(
+        "INSERT INTO report_imported ({IMPORTED_COLUMNS}) \
+         SELECT $1, v.* FROM unnest($2::int4[], $3::text[], $4::timestamptz[], $5::text[], \
+         $6::text[], $7::text[], $8::bool[], $9::int8[], $10::text[], $11::text[], \
+         $12::text[], $13::bool[], $14::bool[], $15::timestamptz[]) AS v"
+    ))
+    .bind(batch)
+    .bind(pos)
+    .bind(object)
+    .bind(received_at)
+    .bind(country)
+    .bind(process)
+    .bind(category)
+    .bind(emergency)
+    .bind(accounts)
+    .bind(outcome)
+    .bind(disclosed)
+    .bind(none_reason)
+    .bind(ndo)
+    .bind(notified)
+    .bind(responded_at)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("SELECT brin_summarize_new_values('report_imported_batch')")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// `($1, $2, ...), (...)` for `rows` rows of `cols` parameters.
@@ -257,15 +379,15 @@ pub(crate) const IMPORTED_FACT_COLUMNS: &str = "object, received_at, country, pr
 macro_rules! impl_report_store {
     ($store:ident, $db:ident) => {
         mod report_impl {
-            use std::collections::HashMap;
+            use std::collections::{HashMap, HashSet};
 
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use custodian_audit::AuditEntry;
             use custodian_core::RequestStatus;
             use custodian_report::{
-                row_leaf, BatchDetails, CellKey, CellValue, Deltas, Disclosed, Facts, ImportRow,
-                NoneReason, Outcome, Period, BATCH_ACTION, BATCH_OBJECT,
+                row_leaf, CellKey, CellValue, Deltas, Disclosed, Facts, ImportBatch, NoneReason,
+                Outcome, Period, BATCH_ACTION, BATCH_OBJECT,
             };
             use sqlx::Row;
             use uuid::Uuid;
@@ -629,45 +751,58 @@ macro_rules! impl_report_store {
                 async fn import_rows(
                     &self,
                     actor: &Actor,
-                    rows: &[ImportRow],
+                    batch: &ImportBatch,
                 ) -> StoreResult<Vec<ImportOutcome>> {
+                    let rows = batch.rows();
                     let at = $crate::sql::now();
                     let mut tx = self.writer().begin().await?;
                     Self::lock_audit(&mut tx).await?;
-                    let batch: i64 =
+                    let idx: i64 =
                         sqlx::query_scalar("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log")
                             .fetch_one(&mut *tx)
                             .await?;
-                    let mut inserted =
-                        <super::$db as BulkImport>::insert_imported(&mut tx, batch, rows).await?;
+                    // A reference twice in the batch: the later rows are left out (and reported
+                    // as already imported: the reader marked them as seen earlier). The reader
+                    // marks every reference it saw before, so a batch without marks has none
+                    // twice.
+                    let check = rows.iter().any(|r| r.earlier.is_some());
+                    let mut seen: HashSet<&str, custodian_report::FxBuild> = HashSet::default();
+                    let mut fresh = Vec::with_capacity(rows.len());
+                    let mut fresh_rows = Vec::with_capacity(rows.len());
+                    for (i, row) in rows.iter().enumerate() {
+                        if !check || seen.insert(row.reference.as_str()) {
+                            fresh.push(i);
+                            fresh_rows.push(row);
+                        }
+                    }
+                    let inserted =
+                        <super::$db as BulkImport>::insert_imported(&mut tx, idx, &fresh_rows)
+                            .await?;
                     let mut outcomes = vec![ImportOutcome::AlreadyImported; rows.len()];
                     if inserted.is_empty() {
                         tx.rollback().await?;
                         return Ok(outcomes);
                     }
-                    inserted.sort_unstable();
-                    let mut leaves = Vec::with_capacity(inserted.len());
-                    let mut counted = Vec::with_capacity(inserted.len());
+                    let mut stored = Vec::with_capacity(inserted.len());
                     for &p in &inserted {
-                        let row = rows.get(p).ok_or_else(|| {
+                        let i = *fresh.get(p).ok_or_else(|| {
                             StoreError::Corrupt(format!("import: no row at position {p}"))
                         })?;
-                        outcomes[p] = ImportOutcome::Imported;
-                        leaves.push(row.leaf);
-                        counted.push((&row.facts, &row.leaf));
+                        outcomes[i] = ImportOutcome::Imported;
+                        stored.push(i);
                     }
+                    stored.sort_unstable();
+                    let (deltas, details) = batch.stored(&stored);
                     let entry = AuditEntry {
-                        idx: u64::try_from(batch).unwrap_or(0),
+                        idx: u64::try_from(idx).unwrap_or(0),
                         actor: actor.label(),
                         action: BATCH_ACTION.to_string(),
                         object: BATCH_OBJECT.to_string(),
                         at,
-                        details: BatchDetails::of(&leaves).to_value(),
+                        details: details.to_value(),
                     };
                     let leaf = entry.leaf_hash();
                     Self::report_entries(&mut tx, &[(&entry, &leaf)]).await?;
-                    let mut deltas = Deltas::default();
-                    deltas.add_counted(counted);
                     Self::report_apply(&mut tx, deltas).await?;
                     tx.commit().await?;
                     Ok(outcomes)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use custodian_report::{Facts, ImportReader, ImportRow, Period, Recount};
+use custodian_report::{Facts, ImportBatch, ImportReader, ImportRow, Period, Recount};
 use custodian_store::testing::fresh_postgres_url;
 use custodian_store::*;
 use rand::{Rng, SeedableRng};
@@ -28,6 +28,14 @@ fn rows(text: &str) -> Vec<ImportRow> {
     let (good, bad) = r.next_chunk(10_000).unwrap();
     assert!(bad.is_empty(), "{bad:?}");
     good
+}
+
+async fn import(store: &DynStore, rows: &[ImportRow]) -> Vec<ImportOutcome> {
+    store
+        .reports()
+        .import_rows(&actor(), &ImportBatch::new(rows.to_vec()))
+        .await
+        .unwrap()
 }
 
 async fn recount_equals_counters(store: &DynStore, period: Period) {
@@ -81,7 +89,7 @@ async fn import_is_idempotent_and_reports_the_published_fields() {
              A7,2025-08-04,US,search_warrant,false,1,none,none,rejected,false,false,2025-08-20\n",
         );
         let before = store.audit_size().await.unwrap();
-        let first = store.reports().import_rows(&actor(), &batch).await.unwrap();
+        let first = import(&store, &batch).await;
         assert!(first.iter().all(|o| *o == ImportOutcome::Imported));
         let size = store.audit_size().await.unwrap();
         assert_eq!(size, before + 1, "one audit entry commits to the batch");
@@ -98,7 +106,7 @@ async fn import_is_idempotent_and_reports_the_published_fields() {
             .report("2025-H1".parse().unwrap())
             .await
             .unwrap();
-        let again = store.reports().import_rows(&actor(), &batch).await.unwrap();
+        let again = import(&store, &batch).await;
         assert!(again.iter().all(|o| *o == ImportOutcome::AlreadyImported));
         assert_eq!(
             store.audit_size().await.unwrap(),
@@ -251,17 +259,21 @@ async fn batches_skip_what_is_counted_and_later_changes_supersede_imported_rows(
             "L1,2024-02-01,US,subpoena,false,1,full,non_content,,false,false,\n\
              B1,2024-02-02,GB,cloud_act_order,false,2,full,content,,false,false,\n\
              B2,2024-03-02,GB,cloud_act_order,false,1,none,none,no_data,false,false,\n\
-             B3,2024-08-02,IE,foreign_direct,false,1,full,non_content,,false,false,\n",
+             B3,2024-08-02T09:30:00.25Z,IE,foreign_direct,false,1,full,non_content,,false,false,2024-08-03T01:02:03.123456Z\n\
+             B1,2024-09-02,IE,foreign_direct,false,1,full,non_content,,false,false,\n",
         );
-        let outcomes = store.reports().import_rows(&actor(), &batch).await.unwrap();
+        assert_eq!(batch[4].earlier, Some(3), "the reader saw B1 before");
+        let outcomes = import(&store, &batch).await;
         assert_eq!(
             outcomes,
             [
                 ImportOutcome::AlreadyImported,
                 ImportOutcome::Imported,
                 ImportOutcome::Imported,
-                ImportOutcome::Imported
-            ]
+                ImportOutcome::Imported,
+                ImportOutcome::AlreadyImported
+            ],
+            "a reference counted before, and one twice in the batch, are not stored again"
         );
         let size = store.audit_size().await.unwrap();
         let stored = store.reports().imported_batch(size - 1).await.unwrap();
@@ -269,6 +281,10 @@ async fn batches_skip_what_is_counted_and_later_changes_supersede_imported_rows(
             stored.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
             ["import:B1", "import:B2", "import:B3"],
             "in the order stored, without the skipped row"
+        );
+        assert_eq!(
+            stored[2].1, batch[3].facts,
+            "read back as imported, fractions of a second too"
         );
         recount_equals_counters(&store, "2024".parse().unwrap()).await;
 
@@ -338,12 +354,12 @@ async fn categories_have_rows_of_their_own() {
             "{head}K1,2023-01-05,GB,cloud_act_order,false,2,full,content,,false,false,opo\n\
              K2,2023-01-05,GB,cloud_act_order,false,3,none,none,no_data,false,false,ipa_cdr\n\
              K3,2023-01-05,GB,cloud_act_order,false,1,full,non_content,,false,false,ipa_cdr\n\
-             K4,2023-01-05,GB,cloud_act_order,false,1,full,non_content,,false,false,\n"
+             K4\\back,2023-01-05,GB,cloud_act_order,false,1,full,non_content,,false,false,\n"
         );
         let mut r = ImportReader::new(std::io::Cursor::new(text)).unwrap();
         let (good, bad) = r.next_chunk(100).unwrap();
         assert!(bad.is_empty(), "{bad:?}");
-        store.reports().import_rows(&actor(), &good).await.unwrap();
+        import(&store, &good).await;
         let report = store
             .reports()
             .report("2023-H1".parse().unwrap())
@@ -362,6 +378,9 @@ async fn categories_have_rows_of_their_own() {
                 (Some("opo"), 1, 1, 2)
             ]
         );
+        let size = store.audit_size().await.unwrap();
+        let stored = store.reports().imported_batch(size - 1).await.unwrap();
+        assert_eq!(stored[3].0, "import:K4\\back", "stored as given");
         let process = &report.by_process[0];
         assert_eq!(
             (process.process.as_str(), process.received),

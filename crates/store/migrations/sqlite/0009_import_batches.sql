@@ -7,7 +7,10 @@ CREATE TABLE report_imported (
     batch         INTEGER NOT NULL,
     pos           INTEGER NOT NULL,
     object        TEXT NOT NULL UNIQUE,
-    received_at   TEXT NOT NULL,
+    -- Times without a declared type, so that a whole second is kept as the integer of Unix
+    -- seconds (5 bytes where the text took 25: imported times are mostly dates) and any other
+    -- time as RFC 3339 text; sqlx reads both as a timestamp.
+    received_at   NOT NULL,
     country       TEXT NOT NULL,
     process       TEXT NOT NULL,
     category      TEXT,
@@ -18,7 +21,7 @@ CREATE TABLE report_imported (
     none_reason   TEXT,
     ndo           INTEGER NOT NULL,
     notified      INTEGER NOT NULL,
-    responded_at  TEXT,
+    responded_at,
     PRIMARY KEY (batch, pos)
 ) WITHOUT ROWID;
 
