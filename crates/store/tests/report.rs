@@ -351,7 +351,7 @@ async fn categories_have_rows_of_their_own() {
     for (store, _dir) in backends("categories").await {
         let head = "reference,received_at,country,process,emergency,accounts,outcome,disclosed,none_reason,ndo,notified,category\n";
         let text = format!(
-            "{head}K1,2023-01-05,GB,cloud_act_order,false,2,full,content,,false,false,opo\n\
+            "{head}K1,2023-01-05T08:00:00.654321Z,GB,cloud_act_order,false,2,full,content,,false,false,opo\n\
              K2,2023-01-05,GB,cloud_act_order,false,3,none,none,no_data,false,false,ipa_cdr\n\
              K3,2023-01-05,GB,cloud_act_order,false,1,full,non_content,,false,false,ipa_cdr\n\
              K4\\back,2023-01-05,GB,cloud_act_order,false,1,full,non_content,,false,false,\n"
@@ -381,6 +381,7 @@ async fn categories_have_rows_of_their_own() {
         let size = store.audit_size().await.unwrap();
         let stored = store.reports().imported_batch(size - 1).await.unwrap();
         assert_eq!(stored[3].0, "import:K4\\back", "stored as given");
+        assert_eq!(stored[0].1, good[0].facts, "a fraction of a second too");
         let process = &report.by_process[0];
         assert_eq!(
             (process.process.as_str(), process.received),
