@@ -8,6 +8,7 @@ mod intake;
 mod load;
 mod package;
 mod pdf;
+mod report;
 mod server;
 mod stats;
 
@@ -30,6 +31,9 @@ enum Command {
     /// Packaging a production of content files (age and AES ZIP) beside sha256sum over the
     /// same files: throughput and peak memory.
     Package(package::PackageArgs),
+    /// The transparency report at 10 million requests: custodian import beside the sqlite3
+    /// shell's .import and psql's \copy, a half-year report beside the plain GROUP BY.
+    Report(report::ReportArgs),
     /// The packaging child process of `package` (not run by hand).
     #[command(hide = true)]
     PackageWorker(package::WorkerArgs),
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Intake(args) => intake::run(args).await,
             Command::Package(args) => package::run(args).await,
+            Command::Report(args) => report::run_bench(args).await,
             Command::PackageWorker(args) => package::worker(args).await,
         }
     });

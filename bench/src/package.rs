@@ -541,7 +541,7 @@ fn vm_hwm_kib() -> Option<u64> {
 }
 
 /// User and system CPU seconds of every child waited for so far.
-fn children_cpu_s() -> (f64, f64) {
+pub(crate) fn children_cpu_s() -> (f64, f64) {
     // SAFETY: getrusage only writes into the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };

@@ -8,7 +8,7 @@
 use serde_json::{Number, Value};
 
 /// Appends the canonical form of `value` to `out`.
-pub(crate) fn write_value(out: &mut String, value: &Value) {
+pub fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -46,7 +46,7 @@ pub(crate) fn write_value(out: &mut String, value: &Value) {
 
 /// Appends `s` as a JSON string: only `"`, `\` and control characters are
 /// escaped, everything else is written as UTF-8.
-pub(crate) fn write_string(out: &mut String, s: &str) {
+pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -67,6 +67,9 @@ pub mod keyfile;
 pub mod merkle;
 pub mod verify;
 
+/// The canonical JSON writers of the entry encoding, for records that are hashed the same
+/// way outside an entry (the rows of an import batch, see `custodian-report`).
+pub use canonical::{write_string as write_canonical_string, write_value as write_canonical_value};
 pub use checkpoint::{key_id, parse_public_key_text, public_key_text, Checkpoint, NoteError};
 pub use entry::AuditEntry;
 pub use keyfile::{load_or_create_signing_key, load_signing_key, KeyFileError};

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// An ISO 3166-1 alpha-2 country code that is known to exist (upper case).
+/// An ISO 3166-1 alpha-2 country code that is known to exist (upper case), or XK for Kosovo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Country([u8; 2]);
 
@@ -345,6 +345,9 @@ static COUNTRIES: &[(&str, &str)] = &[
     ("VU", "Vanuatu"),
     ("WF", "Wallis and Futuna"),
     ("WS", "Samoa"),
+    // Kosovo has no ISO 3166-1 code; XK (user-assigned) is the one the EU, CLDR and the
+    // published transparency reports use for it.
+    ("XK", "Kosovo"),
     ("YE", "Yemen"),
     ("YT", "Mayotte"),
     ("ZA", "South Africa"),
@@ -362,6 +365,7 @@ mod tests {
         assert_eq!(Country::parse("GB").unwrap().name(), "United Kingdom");
         assert!(Country::parse("DE").unwrap().is_eu_member());
         assert!(!Country::GB.is_eu_member());
+        assert_eq!(Country::parse("xk").unwrap().name(), "Kosovo");
     }
 
     #[test]

@@ -16,7 +16,10 @@ use custodian_store::{DynStore, StoredCheckpoint};
 use crate::config::{Settings, StoreArgs};
 
 const BATCH: u32 = 5_000;
-pub const SCHEME: &str = "custodian-report-v1";
+/// The verification scheme of docs/transparency-verification.md. v2 added import batches;
+/// a v1 report (no batches could exist then) verifies by the same checks.
+pub const SCHEME: &str = "custodian-report-v2";
+const SCHEMES: &[&str] = &["custodian-report-v1", SCHEME];
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -251,7 +254,7 @@ pub async fn check(
             "the report carries no signed checkpoint".to_string()
         ]));
     };
-    if v.scheme != SCHEME {
+    if !SCHEMES.contains(&v.scheme.as_str()) {
         return Ok(Err(vec![format!("unknown scheme '{}'", v.scheme)]));
     }
     // 1. The checkpoint is signed by the log's key and is the one the report names.
@@ -267,8 +270,8 @@ pub async fn check(
     }
     // 2. The log today still has those entries, unchanged: every leaf recomputes and the
     //    tree of the first `size` entries has the signed root (LogVerifier), so nothing
-    //    counted has been removed, edited or reordered since. Meanwhile the facts entries up
-    //    to the checkpoint are collected.
+    //    counted has been removed, edited or reordered since. Meanwhile the facts entries and
+    //    import batch entries up to the checkpoint are collected.
     let mut verifier = LogVerifier::new(std::slice::from_ref(&cp));
     let mut recount = Recount::default();
     let mut from = 0u64;
@@ -293,23 +296,29 @@ pub async fn check(
         Ok(log) => log,
         Err(t) => return Ok(Err(vec![format!("the audit log: {t}")])),
     };
-    // 3. The rows, recounted from the log's facts entries, are the published rows, with the
-    //    same commitments.
-    let recomputed = recount.report(report.period);
-    let mut problems = custodian_report::differences(report, &recomputed);
-    // 4. Every request counted in the period still has its facts in the database.
-    let objects = recount.objects_in(report.period);
-    let missing = store.reports().missing_facts(&objects).await?;
-    for m in missing.iter().take(20) {
-        problems.push(format!(
-            "counted request {m} has disappeared from report_facts"
-        ));
+    // 3. The stored rows of every import batch hash to the root its entry recorded, so no
+    //    imported request has been removed or altered since.
+    let mut problems = Vec::new();
+    for idx in recount.batches() {
+        let rows = store.reports().imported_batch(idx).await?;
+        if let Err(p) = recount.push_batch(idx, &rows) {
+            problems.push(p);
+        }
     }
+    // 4. The rows, recounted from the log's facts entries and the batches' rows, are the
+    //    published rows, with the same commitments.
+    let recomputed = recount.report(report.period);
+    problems.extend(custodian_report::differences(report, &recomputed));
+    // 5. Every request counted in the period by an entry of its own still has those facts
+    //    in the database.
+    let recorded = recount.entries_in(report.period);
+    let missing = store.reports().check_recorded(&recorded).await?;
+    problems.extend(missing.into_iter().take(20));
     if problems.is_empty() {
         Ok(Ok(format!(
             "{} counted requests in {}, every row recomputed from the log at size {} (signed), \
              the log now has {} entries and extends it",
-            objects.len(),
+            recount.counted_in(report.period),
             report.period,
             cp.size,
             log.size

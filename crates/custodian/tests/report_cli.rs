@@ -13,6 +13,7 @@ A3,2025-03-02,US,national_security_letter,false,5,full,non_content,,true,false,
 A4,2025-03-02T10:00:00Z,US,search_warrant,false,5,none,none,rejected,false,false,
 A5,2025-03-02,XX,search_warrant,false,5,none,none,rejected,false,false,
 A6,2025-03-02,US,search_warrant,false,-1,none,none,rejected,false,false,
+A1,2025-04-02,US,subpoena,false,1,full,non_content,,false,false,
 ";
 
 fn run(dir: &Path, db: Option<&str>, args: &[&str]) -> Output {
@@ -68,7 +69,9 @@ async fn import_report_and_verify_then_tamper() {
         std::fs::write(&file, CSV).unwrap();
         let f = file.to_str().unwrap();
 
-        let o = run(dir, db.as_deref(), &["import", f]);
+        // Two rows a batch: the duplicate A1 on line 8 is found in another batch than the
+        // first A1 (line 2), by the store.
+        let o = run(dir, db.as_deref(), &["import", f, "--batch", "2"]);
         let t = text(&o);
         assert_eq!(
             o.status.code(),
@@ -76,13 +79,20 @@ async fn import_report_and_verify_then_tamper() {
             "rejected rows make the exit 1: {t}"
         );
         assert!(
-            t.contains("imported 4, skipped 0 (already imported), rejected 2"),
+            t.contains("imported 4, skipped 0 (already imported), rejected 3"),
             "{t}"
         );
         assert!(t.contains("rejected line 6: country:"), "{t}");
         assert!(t.contains("rejected line 7: accounts:"), "{t}");
+        assert!(
+            t.contains("rejected line 8: reference 'A1' already used on line 2"),
+            "{t}"
+        );
         let o = run(dir, db.as_deref(), &["import", f]);
-        assert!(text(&o).contains("imported 0, skipped 4"), "{}", text(&o));
+        let t = text(&o);
+        assert!(t.contains("imported 0, skipped 4"), "{t}");
+        assert!(t.contains("skipped line 2: reference 'A1'"), "{t}");
+        assert!(t.contains("rejected line 8: reference 'A1'"), "{t}");
 
         let bad = dir.join("bad.csv");
         std::fs::write(&bad, "reference,colour\nA,red\n").unwrap();
@@ -123,22 +133,60 @@ async fn import_report_and_verify_then_tamper() {
             assert!(o.status.success(), "{fmt}: {}", text(&o));
         }
 
-        // A counted request removed from the facts is noticed.
+        // The imported rows cannot be changed in place ...
+        let (drop_update, drop_delete) = if db.is_some() {
+            (
+                "DROP TRIGGER report_imported_no_update ON report_imported",
+                "SELECT 1",
+            )
+        } else {
+            (
+                "DROP TRIGGER report_imported_no_update",
+                "DROP TRIGGER report_imported_no_delete",
+            )
+        };
+        // ... but whoever can drop the triggers can. A counted request altered is noticed,
+        // and only while it is altered.
+        raw(dir, &db, drop_update).await;
+        raw(dir, &db, drop_delete).await;
         raw(
             dir,
             &db,
-            "DELETE FROM report_facts WHERE object = 'import:A2'",
+            "UPDATE report_imported SET accounts = 9 WHERE object = 'import:A2'",
         )
         .await;
         let o = run(dir, db.as_deref(), &["audit", "verify-report", r]);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
         assert!(
-            text(&o).contains("import:A2 has disappeared"),
+            text(&o).contains("do not hash to the root the log recorded"),
+            "{}",
+            text(&o)
+        );
+        raw(
+            dir,
+            &db,
+            "UPDATE report_imported SET accounts = 2 WHERE object = 'import:A2'",
+        )
+        .await;
+        let o = run(dir, db.as_deref(), &["audit", "verify-report", r]);
+        assert!(o.status.success(), "{}", text(&o));
+
+        // A counted request removed is noticed.
+        raw(
+            dir,
+            &db,
+            "DELETE FROM report_imported WHERE object = 'import:A2'",
+        )
+        .await;
+        let o = run(dir, db.as_deref(), &["audit", "verify-report", r]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            text(&o).contains("the log recorded 2 rows, 1 are stored"),
             "{}",
             text(&o)
         );
 
-        // A counted request's log entry rewritten is noticed.
+        // A batch's log entry rewritten is noticed.
         let drop = if db.is_some() {
             "DROP TRIGGER audit_log_no_update ON audit_log"
         } else {
@@ -148,7 +196,8 @@ async fn import_report_and_verify_then_tamper() {
         raw(
             dir,
             &db,
-            "UPDATE audit_log SET object = 'import:A9' WHERE object = 'import:A1'",
+            "UPDATE audit_log SET details = replace(details, '\"rows\":2', '\"rows\":1') \
+             WHERE action = 'requests.imported'",
         )
         .await;
         let o = run(dir, db.as_deref(), &["audit", "verify-report", r]);

@@ -54,12 +54,42 @@ impl Acc {
         }
     }
 
+    /// The accumulator as four 64-bit limbs, most significant first.
+    pub fn limbs(&self) -> [u64; 4] {
+        let mut out = [0u64; 4];
+        for (limb, bytes) in out.iter_mut().zip(self.0.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(bytes);
+            *limb = u64::from_be_bytes(w);
+        }
+        out
+    }
+
+    pub fn from_limbs(limbs: &[u64; 4]) -> Acc {
+        let mut a = [0u8; 32];
+        for (bytes, limb) in a.chunks_exact_mut(8).zip(limbs) {
+            bytes.copy_from_slice(&limb.to_be_bytes());
+        }
+        Acc(a)
+    }
+
     pub fn merge(&mut self, other: &Acc) {
         self.add(&other.0);
     }
 
     pub fn hex(&self) -> String {
         hex::encode(self.0)
+    }
+}
+
+/// `acc += x` modulo 2^256, in limbs (most significant first).
+pub fn add_limbs(acc: &mut [u64; 4], x: &[u64; 4]) {
+    let mut carry = false;
+    for i in (0..4).rev() {
+        let (s, c1) = acc[i].overflowing_add(x[i]);
+        let (s, c2) = s.overflowing_add(u64::from(carry));
+        acc[i] = s;
+        carry = c1 || c2;
     }
 }
 
@@ -100,5 +130,21 @@ mod tests {
         assert_eq!(x.0, b);
         x.sub(&b);
         assert_eq!(x, Acc::ZERO);
+    }
+
+    #[test]
+    fn limbs_add_as_bytes_do() {
+        let mut a = [0u8; 32];
+        let mut b = [0u8; 32];
+        for i in 0..32 {
+            a[i] = (i as u8).wrapping_mul(37) | 0x80;
+            b[i] = 0xff - i as u8;
+        }
+        let mut bytes = Acc(a);
+        bytes.add(&b);
+        let mut limbs = Acc(a).limbs();
+        add_limbs(&mut limbs, &Acc(b).limbs());
+        assert_eq!(Acc::from_limbs(&limbs), bytes);
+        assert_eq!(Acc::from_limbs(&Acc(a).limbs()), Acc(a));
     }
 }

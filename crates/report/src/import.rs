@@ -1,6 +1,7 @@
 //! Parsing the import file: a CSV of historical requests, one per row, with a header row.
 //! Every row is checked completely before anything is stored; a bad row is reported with its
-//! line number and reason and the rest of the file goes on.
+//! line number and reason and the rest of the file goes on. Reading is written for files of
+//! millions of rows: fields are read into reused strings, and each row's leaf is hashed here.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -8,9 +9,11 @@ use std::io::BufRead;
 use chrono::{DateTime, NaiveDate, Utc};
 use custodian_core::{Country, LegalProcess};
 
-use crate::facts::{Disclosed, Facts, NoneReason, Outcome};
+use crate::batch::{import_object, row_leaf};
+use crate::facts::{check_category, Disclosed, Facts, NoneReason, Outcome};
 
-/// The columns an import file may have; all but `responded_at` are required.
+/// The columns an import file may have; all but `responded_at`, `none_reason` and `category`
+/// are required.
 pub const COLUMNS: &[&str] = &[
     "reference",
     "received_at",
@@ -24,9 +27,10 @@ pub const COLUMNS: &[&str] = &[
     "ndo",
     "notified",
     "responded_at",
+    "category",
 ];
 
-const OPTIONAL: &[&str] = &["responded_at", "none_reason"];
+const OPTIONAL: &[&str] = &["responded_at", "none_reason", "category"];
 
 /// One good row.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +38,20 @@ pub struct ImportRow {
     pub line: u64,
     pub reference: String,
     pub facts: Facts,
+    /// The row's leaf ([`crate::row_leaf`] of its object and facts), computed while reading
+    /// so that an import hashes on the reading thread.
+    pub leaf: [u8; 32],
+    /// An earlier line of the file that may have used the same reference (the reader keeps
+    /// only a 64-bit hash of each reference). If the store then finds the reference taken,
+    /// the row is a duplicate within the file and is rejected against that line.
+    pub earlier: Option<u64>,
+}
+
+impl ImportRow {
+    /// The audit object of the request this row imports.
+    pub fn object(&self) -> String {
+        import_object(&self.reference)
+    }
 }
 
 /// A bad row, or a file-level problem (line 1 is the header).
@@ -51,83 +69,126 @@ pub enum ImportError {
     Io(#[from] std::io::Error),
 }
 
-/// Reads one CSV record (RFC 4180: quoted fields may hold commas, quotes and newlines).
-/// Returns None at end of input; `lines` counts the physical lines consumed.
+/// Reads one CSV record (RFC 4180: quoted fields may hold commas, quotes and newlines) into
+/// `fields`, reusing its strings; returns the number of fields, or None at end of input.
+/// `lines` counts the physical lines consumed.
 pub fn read_record<R: BufRead>(
     input: &mut R,
     buf: &mut String,
+    fields: &mut Vec<String>,
     lines: &mut u64,
-) -> std::io::Result<Option<Vec<String>>> {
+) -> std::io::Result<Option<usize>> {
     buf.clear();
     if input.read_line(buf)? == 0 {
         return Ok(None);
     }
     *lines += 1;
     // A quoted field may span lines: read on while the quotes are unbalanced.
-    while buf.matches('"').count() % 2 == 1 {
-        if input.read_line(buf)? == 0 {
-            break;
+    if buf.contains('"') {
+        while buf.matches('"').count() % 2 == 1 {
+            if input.read_line(buf)? == 0 {
+                break;
+            }
+            *lines += 1;
         }
-        *lines += 1;
     }
     let text = buf.trim_end_matches(['\n', '\r']);
-    let mut fields = Vec::new();
-    let mut field = String::new();
+    let mut n = 0;
+    let mut next = |fields: &mut Vec<String>| -> usize {
+        if fields.len() <= n {
+            fields.push(String::new());
+        }
+        fields[n].clear();
+        n += 1;
+        n - 1
+    };
+    if !text.contains('"') {
+        for part in text.split(',') {
+            let i = next(fields);
+            fields[i].push_str(part);
+        }
+        return Ok(Some(n));
+    }
+    let mut i = next(fields);
     let mut quoted = false;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match (c, quoted) {
             ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
+                fields[i].push('"');
                 chars.next();
             }
             ('"', true) => quoted = false,
-            ('"', false) if field.is_empty() => quoted = true,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            (c, _) => field.push(c),
+            ('"', false) if fields[i].is_empty() => quoted = true,
+            (',', false) => i = next(fields),
+            (c, _) => fields[i].push(c),
         }
     }
-    fields.push(field);
-    Ok(Some(fields))
+    Ok(Some(n))
+}
+
+/// Where each column is in the file's rows.
+#[derive(Debug, Clone)]
+pub struct Header {
+    /// By the column's index in [`COLUMNS`].
+    pos: Vec<Option<usize>>,
+    width: usize,
 }
 
 /// Maps header names to positions; an unknown, duplicated or missing column is an error.
-pub fn parse_header(fields: &[String]) -> Result<HashMap<&'static str, usize>, String> {
-    let mut map = HashMap::new();
+pub fn parse_header(fields: &[String]) -> Result<Header, String> {
+    let mut pos = vec![None; COLUMNS.len()];
     for (i, raw) in fields.iter().enumerate() {
         let name = raw.trim().trim_start_matches('\u{feff}');
-        let Some(known) = COLUMNS.iter().find(|c| **c == name) else {
+        let Some(known) = COLUMNS.iter().position(|c| *c == name) else {
             return Err(format!(
                 "unknown column '{name}'; the columns are: {}",
                 COLUMNS.join(", ")
             ));
         };
-        if map.insert(*known, i).is_some() {
+        if pos[known].replace(i).is_some() {
             return Err(format!("column '{name}' appears twice"));
         }
     }
     let missing: Vec<&str> = COLUMNS
         .iter()
-        .filter(|c| !OPTIONAL.contains(c) && !map.contains_key(*c))
-        .copied()
+        .zip(&pos)
+        .filter(|(c, p)| !OPTIONAL.contains(c) && p.is_none())
+        .map(|(c, _)| *c)
         .collect();
     if !missing.is_empty() {
         return Err(format!("missing column(s): {}", missing.join(", ")));
     }
-    Ok(map)
+    Ok(Header {
+        pos,
+        width: fields.len(),
+    })
 }
 
 fn parse_time(column: &str, s: &str) -> Result<DateTime<Utc>, String> {
+    let b = s.as_bytes();
+    // The common case, YYYY-MM-DD, without the general parsers.
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |acc, d| {
+                d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+            })
+        };
+        if let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) {
+            return NaiveDate::from_ymd_opt(y as i32, m, d)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+                .ok_or_else(|| format!("{column}: '{s}' is not a date"));
+        }
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(custodian_audit::AuditEntry::truncate_time(
             t.with_timezone(&Utc),
         ));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-        .ok_or_else(|| format!("{column}: '{s}' is neither RFC 3339 nor YYYY-MM-DD"))
+    Err(format!(
+        "{column}: '{s}' is neither RFC 3339 nor YYYY-MM-DD"
+    ))
 }
 
 fn parse_bool(column: &str, s: &str) -> Result<bool, String> {
@@ -148,49 +209,64 @@ fn with_column<T>(column: &str, r: Result<T, String>) -> Result<T, String> {
     })
 }
 
+fn opt(s: &str) -> Option<&str> {
+    Some(s).filter(|s| !s.is_empty())
+}
+
 /// Checks one record against the header. Values are trimmed of surrounding spaces.
-pub fn parse_row(
-    header: &HashMap<&'static str, usize>,
-    fields: &[String],
-    line: u64,
-) -> Result<ImportRow, String> {
-    if fields.len() != header.len() {
+pub fn parse_row(header: &Header, fields: &[String], line: u64) -> Result<ImportRow, String> {
+    if fields.len() != header.width {
         return Err(format!(
             "{} field(s) where the header has {}",
             fields.len(),
-            header.len()
+            header.width
         ));
     }
-    let get = |c: &str| -> &str {
-        header
-            .get(c)
-            .and_then(|i| fields.get(*i))
+    let get = |c: usize| -> &str {
+        header.pos[c]
+            .and_then(|i| fields.get(i))
             .map(|s| s.trim())
             .unwrap_or("")
     };
-    let opt = |c: &str| Some(get(c)).filter(|s| !s.is_empty());
-    let reference = get("reference");
+    let [reference, received_at, country, process, emergency, accounts, outcome, disclosed, none_reason, ndo, notified, responded_at, category] = [
+        get(0),
+        get(1),
+        get(2),
+        get(3),
+        get(4),
+        get(5),
+        get(6),
+        get(7),
+        get(8),
+        get(9),
+        get(10),
+        get(11),
+        get(12),
+    ];
     if reference.is_empty() {
         return Err("reference: empty".into());
     }
     if reference.len() > 200 || reference.chars().any(|c| c.is_control()) {
         return Err("reference: longer than 200 characters or holds control characters".into());
     }
-    let received_at = parse_time("received_at", get("received_at"))?;
-    let country = with_column("country", Country::parse(get("country")))?;
-    let process: LegalProcess = with_column("process", get("process").parse())?;
-    let emergency = parse_bool("emergency", get("emergency"))?;
-    let accounts: u64 = get("accounts")
+    let received_at = parse_time("received_at", received_at)?;
+    let country = with_column("country", Country::parse(country))?;
+    let process: LegalProcess = with_column("process", process.parse())?;
+    let category = opt(category)
+        .map(|c| with_column("category", check_category(c)).map(|()| c.to_string()))
+        .transpose()?;
+    let emergency = parse_bool("emergency", emergency)?;
+    let accounts: u64 = accounts
         .parse()
-        .map_err(|_| format!("accounts: '{}' is not an integer >= 0", get("accounts")))?;
-    let outcome: Outcome = with_column("outcome", get("outcome").parse())?;
-    let disclosed: Disclosed = with_column("disclosed", get("disclosed").parse())?;
-    let none_reason: Option<NoneReason> = opt("none_reason")
+        .map_err(|_| format!("accounts: '{accounts}' is not an integer >= 0"))?;
+    let outcome: Outcome = with_column("outcome", outcome.parse())?;
+    let disclosed: Disclosed = with_column("disclosed", disclosed.parse())?;
+    let none_reason: Option<NoneReason> = opt(none_reason)
         .map(|s| with_column("none_reason", s.parse()))
         .transpose()?;
-    let ndo = parse_bool("ndo", get("ndo"))?;
-    let notified = parse_bool("notified", get("notified"))?;
-    let responded_at = opt("responded_at")
+    let ndo = parse_bool("ndo", ndo)?;
+    let notified = parse_bool("notified", notified)?;
+    let responded_at = opt(responded_at)
         .map(|s| parse_time("responded_at", s))
         .transpose()?;
     match (disclosed, none_reason, outcome) {
@@ -215,49 +291,66 @@ pub fn parse_row(
             return Err("responded_at: before received_at".into());
         }
     }
+    let facts = Facts {
+        received_at,
+        country,
+        process,
+        category,
+        emergency,
+        accounts,
+        outcome: Some(outcome),
+        disclosed: Some(disclosed),
+        none_reason,
+        ndo,
+        notified,
+        responded_at,
+    };
+    let leaf = row_leaf(&import_object(reference), &facts);
     Ok(ImportRow {
         line,
         reference: reference.to_string(),
-        facts: Facts {
-            received_at,
-            country,
-            process,
-            emergency,
-            accounts,
-            outcome: Some(outcome),
-            disclosed: Some(disclosed),
-            none_reason,
-            ndo,
-            notified,
-            responded_at,
-        },
+        facts,
+        leaf,
+        earlier: None,
     })
 }
 
-/// Reads a whole import file in chunks: calls `each` with every `chunk` good rows (and the
-/// rows rejected while reading them). Duplicate references inside the file are rejected
-/// against the first line that used them.
+/// Reads a whole import file in chunks: returns up to `chunk` good rows at a time (and the
+/// rows rejected while reading them). A reference seen earlier in the file is marked
+/// ([`ImportRow::earlier`]) for the store to confirm.
 pub struct ImportReader<R> {
     input: R,
-    header: HashMap<&'static str, usize>,
+    header: Header,
     buf: String,
+    fields: Vec<String>,
     lines: u64,
-    seen: HashMap<String, u64>,
+    /// A 64-bit hash of each reference read so far and its line: 16 bytes a row where the
+    /// references themselves would cost several times that on a file of millions of rows.
+    seen: HashMap<u64, u64, crate::FxBuild>,
+}
+
+fn reference_hash(reference: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    reference.hash(&mut h);
+    h.finish()
 }
 
 impl<R: BufRead> ImportReader<R> {
     pub fn new(mut input: R) -> Result<ImportReader<R>, ImportError> {
         let mut buf = String::new();
+        let mut fields = Vec::new();
         let mut lines = 0;
-        let fields = read_record(&mut input, &mut buf, &mut lines)?
+        let n = read_record(&mut input, &mut buf, &mut fields, &mut lines)?
             .ok_or_else(|| ImportError::Header("the file is empty".into()))?;
-        let header = parse_header(&fields).map_err(ImportError::Header)?;
+        let header = parse_header(&fields[..n]).map_err(ImportError::Header)?;
         Ok(ImportReader {
             input,
             header,
             buf,
+            fields,
             lines,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         })
     }
 
@@ -266,30 +359,34 @@ impl<R: BufRead> ImportReader<R> {
         &mut self,
         max: usize,
     ) -> Result<(Vec<ImportRow>, Vec<Rejected>), ImportError> {
-        let mut good = Vec::with_capacity(max);
+        let mut good = Vec::with_capacity(max.min(1 << 16));
         let mut bad = Vec::new();
         while good.len() < max {
             let line = self.lines + 1;
-            let Some(fields) = read_record(&mut self.input, &mut self.buf, &mut self.lines)? else {
+            let Some(n) = read_record(
+                &mut self.input,
+                &mut self.buf,
+                &mut self.fields,
+                &mut self.lines,
+            )?
+            else {
                 break;
             };
-            if fields.len() == 1 && fields[0].trim().is_empty() {
+            let fields = &self.fields[..n];
+            if n == 1 && fields[0].trim().is_empty() {
                 continue; // blank line
             }
-            match parse_row(&self.header, &fields, line) {
-                Ok(row) => {
-                    if let Some(first) = self.seen.get(&row.reference) {
-                        bad.push(Rejected {
-                            line,
-                            reason: format!(
-                                "reference '{}' already used on line {first}",
-                                row.reference
-                            ),
-                        });
-                    } else {
-                        self.seen.insert(row.reference.clone(), line);
-                        good.push(row);
+            match parse_row(&self.header, fields, line) {
+                Ok(mut row) => {
+                    match self.seen.entry(reference_hash(&row.reference)) {
+                        std::collections::hash_map::Entry::Occupied(first) => {
+                            row.earlier = Some(*first.get())
+                        }
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(line);
+                        }
                     }
+                    good.push(row);
                 }
                 Err(reason) => bad.push(Rejected { line, reason }),
             }
@@ -337,13 +434,19 @@ mod tests {
         let (good, bad) = read_all(&text).unwrap();
         assert_eq!(
             good.iter()
-                .map(|r| r.reference.as_str())
+                .map(|r| (r.reference.as_str(), r.line, r.earlier))
                 .collect::<Vec<_>>(),
-            ["A1", "A4, quoted"]
+            [("A1", 2, None), ("A4, quoted", 5, None), ("A1", 7, Some(2))],
+            "the second A1 is marked for the store to confirm"
         );
         assert_eq!(good[1].facts.country.code(), "DE");
+        assert_eq!(
+            good[0].leaf,
+            crate::row_leaf("import:A1", &good[0].facts),
+            "rows are hashed while reading"
+        );
         let lines: Vec<u64> = bad.iter().map(|r| r.line).collect();
-        assert_eq!(lines, [3, 4, 6, 7]);
+        assert_eq!(lines, [3, 4, 6]);
         assert!(bad[0].reason.starts_with("country:"), "{}", bad[0].reason);
         assert!(
             bad[1].reason.starts_with("received_at:"),
@@ -355,10 +458,40 @@ mod tests {
             "{}",
             bad[2].reason
         );
+    }
+
+    #[test]
+    fn categories_quotes_spaces_and_dates() {
+        let text = "reference,received_at,country,process,emergency,accounts,outcome,disclosed,none_reason,ndo,notified,category\n\
+                    C1, 2025-01-01 ,gb,cloud_act_order,false,0,none,none,no_data,false,false,ipa_cdr\n\
+                    C2,2025-01-01,GB,cloud_act_order,false,0,none,none,no_data,false,false,IPA CDR\n\
+                    \"C3, \"\"quoted\"\"\",2025-06-30T23:59:59.1234567+02:00,GB,wiretap,false,1,full,content,,false,false,\n\
+                    \"C4\nsecond line\",2025-01-01,GB,wiretap,false,1,full,content,,false,false,\n\
+                    C5,2025-13-01,GB,wiretap,false,1,full,content,,false,false,\n\
+                    C6,2025-01-01,GB,wiretap,false,1,full,content,,false,false\n";
+        let (good, bad) = read_all(text).unwrap();
+        assert_eq!(good.len(), 2, "{bad:?}");
+        assert_eq!(good[0].facts.category.as_deref(), Some("ipa_cdr"));
+        assert_eq!(good[0].facts.country.code(), "GB");
+        assert_eq!(good[1].reference, "C3, \"quoted\"");
+        assert_eq!(good[1].facts.category, None);
+        assert_eq!(
+            good[1].facts.received_at.to_rfc3339(),
+            "2025-06-30T21:59:59.123456+00:00",
+            "RFC 3339 times are cut to microseconds in UTC"
+        );
+        let reasons: Vec<(u64, &str)> = bad.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        assert_eq!(reasons.len(), 4, "{reasons:?}");
+        assert_eq!(reasons[0].0, 3);
+        assert!(reasons[0].1.starts_with("category:"), "{reasons:?}");
+        assert_eq!(reasons[1].0, 5);
+        assert!(reasons[1].1.contains("control characters"), "{reasons:?}");
+        assert_eq!(reasons[2].0, 7, "the quoted newline took a line");
+        assert!(reasons[2].1.starts_with("received_at:"), "{reasons:?}");
+        assert_eq!(reasons[3].0, 8);
         assert!(
-            bad[3].reason.contains("already used on line 2"),
-            "{}",
-            bad[3].reason
+            reasons[3].1.contains("11 field(s) where the header has 12"),
+            "{reasons:?}"
         );
     }
 

@@ -48,11 +48,14 @@ pub struct CountryRow {
     pub commitment: String,
 }
 
-/// One country and process: requests, requests where some data was produced, accounts.
+/// One country and process (and category, where the provider splits a process further):
+/// requests, requests where some data was produced, accounts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CountryProcessRow {
     pub country: String,
     pub process: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     pub received: u64,
     pub disclosed: u64,
     pub accounts: u64,
@@ -234,10 +237,14 @@ impl Report {
                 &key,
                 &["received", "disclosed", "accounts"],
             );
-            let (country, process) = key.split_once('/').unwrap_or((key.as_str(), ""));
+            let mut parts = key.splitn(3, '/');
+            let country = parts.next().unwrap_or_default().to_string();
+            let process = parts.next().unwrap_or_default().to_string();
+            let category = parts.next().map(str::to_string);
             by_country_process.push(CountryProcessRow {
-                country: country.to_string(),
-                process: process.to_string(),
+                country,
+                process,
+                category,
                 received: v[0],
                 disclosed: v[1],
                 accounts: v[2],

@@ -20,6 +20,7 @@ mod postgres;
 mod report_sql;
 mod sql;
 mod sqlite;
+mod sqlite_bulk;
 pub mod testing;
 
 use std::sync::Arc;

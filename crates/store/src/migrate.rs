@@ -43,6 +43,11 @@ pub const SQLITE: &[Migration] = &[
         name: "console",
         sql: include_str!("../migrations/sqlite/0007_console.sql"),
     },
+    Migration {
+        version: 9,
+        name: "import_batches",
+        sql: include_str!("../migrations/sqlite/0009_import_batches.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -80,6 +85,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         name: "console",
         sql: include_str!("../migrations/postgres/0007_console.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "import_batches",
+        sql: include_str!("../migrations/postgres/0009_import_batches.sql"),
     },
 ];
 

@@ -1,17 +1,25 @@
 //! Storage for the transparency report: the reporting facts of every counted request and the
-//! counters derived from them (migration 0002). As in `sql.rs`, the SQL is written once and
-//! stamped out per backend by [`impl_report_store!`], which each backend module invokes so
-//! that it can use the backend's pools and audit lock.
+//! counters derived from them (migrations 0002 and 0009). As in `sql.rs`, the SQL is written
+//! once and stamped out per backend by [`impl_report_store!`], which each backend module
+//! invokes so that it can use the backend's pools and audit lock; the one statement that
+//! differs, the bulk insert of an import batch, is [`BulkImport`].
 //!
-//! Every change of facts goes through one path, `report_change`: it appends an audit entry
-//! carrying the new facts, writes the facts row, and applies the difference (old -> new) to
-//! the counter cells, all in the caller's transaction. Import calls it for whole batches; the
-//! request lifecycle calls it when a request is received and when it ends.
+//! A request's facts are recorded in one of two ways, each with its audit entry in the same
+//! transaction as the counters it moves:
+//! - `report_change`: one `report.counted` entry carrying the new facts, the facts row in
+//!   `report_facts`, and the difference (old -> new) applied to the counter cells. The request
+//!   lifecycle uses it when a request is received and when it ends, and `set_facts` for any
+//!   later change.
+//! - `import_rows`: a batch of imported rows in `report_imported` (never changed afterwards),
+//!   one `requests.imported` entry committing to them by their Merkle root
+//!   (`custodian_report::batch`), and their counts added to the cells, grouped by profile.
 
 use async_trait::async_trait;
-use custodian_report::{CellValue, Facts, ImportRow, Period, Report};
+use custodian_report::{CellValue, Facts, ImportBatch, ImportRow, Period, Report};
 
-use crate::{Actor, StoreResult};
+use crate::{Actor, StoreError, StoreResult};
+
+pub use custodian_report::import_object;
 
 /// What importing one row did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,21 +29,17 @@ pub enum ImportOutcome {
     AlreadyImported,
 }
 
-/// The audit object of an imported request.
-pub fn import_object(reference: &str) -> String {
-    format!("import:{reference}")
-}
-
 /// The transparency report's storage, implemented by both backends. Reach it from a
 /// [`crate::DynStore`] with `store.reports()`.
 #[async_trait]
 pub trait ReportStore: Send + Sync {
-    /// Imports a batch of rows in one transaction: each new reference gets its facts, one
-    /// `request.imported` audit entry and its counters; a reference seen before is left alone.
+    /// Imports a batch of rows in one transaction: the new references are stored with one
+    /// `requests.imported` audit entry committing to them and their counters; a reference
+    /// seen before (imported, or counted otherwise) is left alone.
     async fn import_rows(
         &self,
         actor: &Actor,
-        rows: &[ImportRow],
+        batch: &ImportBatch,
     ) -> StoreResult<Vec<ImportOutcome>>;
 
     /// Records new facts for a counted request (audit object `object`), e.g. when a review
@@ -48,18 +52,304 @@ pub trait ReportStore: Send + Sync {
     /// The half-years that have anything counted, oldest first.
     async fn report_periods(&self) -> StoreResult<Vec<Period>>;
 
-    /// Every counted request's facts with the leaf hash that recorded them (for checks that
-    /// recount from scratch; this costs the number of requests).
+    /// Every counted request's latest facts with the leaf that recorded them (for checks
+    /// that recount from scratch; this costs the number of requests).
     async fn all_facts(&self) -> StoreResult<Vec<(String, Facts, [u8; 32])>>;
 
-    /// Which of `objects` have no facts row (a counted request that disappeared).
-    async fn missing_facts(&self, objects: &[String]) -> StoreResult<Vec<String>>;
+    /// The stored rows of the import batch recorded by audit entry `batch`, in `pos` order.
+    async fn imported_batch(&self, batch: u64) -> StoreResult<Vec<(String, Facts)>>;
+
+    /// For requests recorded by audit entries of their own (object and that entry's leaf):
+    /// which no longer have those facts in `report_facts`, each with what is wrong.
+    async fn check_recorded(&self, recorded: &[(String, [u8; 32])]) -> StoreResult<Vec<String>>;
 
     /// The report of a period, built from the counters alone (no verification block).
     async fn report(&self, period: Period) -> StoreResult<Report> {
         let cells = self.report_cells(&period.halves()).await?;
         Ok(Report::from_cells(period, &cells))
     }
+}
+
+/// The bulk insert of an import batch, the one statement written per backend: stores the
+/// rows not yet counted (by object, in `report_imported` or `report_facts`) under `batch`
+/// with their position in `rows`, and returns those positions. The rows' references are
+/// distinct, and the caller holds the audit lock, which every import takes first: no other
+/// transaction inserts into `report_imported` meanwhile.
+#[async_trait]
+pub(crate) trait BulkImport: sqlx::Database {
+    /// `(p, p, ...), (...)`: `rows` rows of `cols` parameters, in binding order. PostgreSQL
+    /// numbers them; SQLite gets anonymous `?`, because sqlx looks up every numbered
+    /// parameter's name in a list as long as the statement, which made a 2,000-row insert
+    /// cost quadratic time.
+    fn values_list(rows: usize, cols: usize) -> String {
+        values_list(rows, cols)
+    }
+
+    /// `p, p, ...`: `n` parameters in binding order.
+    fn placeholders(n: usize) -> String {
+        Self::values_list(n, 1).replace(['(', ')'], "")
+    }
+
+    async fn insert_imported(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        batch: i64,
+        rows: &[&ImportRow],
+    ) -> StoreResult<Vec<usize>>;
+}
+
+/// Columns of `report_imported` in the order the bulk inserts bind them.
+const IMPORTED_COLUMNS: &str = "batch, pos, object, received_at, country, process, category, \
+     emergency, accounts, outcome, disclosed, none_reason, ndo, notified, responded_at";
+
+#[async_trait]
+impl BulkImport for sqlx::Sqlite {
+    fn values_list(rows: usize, cols: usize) -> String {
+        let one = format!("({})", vec!["?"; cols].join(", "));
+        vec![one; rows].join(", ")
+    }
+
+    async fn insert_imported(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        batch: i64,
+        rows: &[&ImportRow],
+    ) -> StoreResult<Vec<usize>> {
+        let mut handle = tx.lock_handle().await?;
+        crate::sqlite_bulk::insert_imported(&mut handle, batch, rows)
+    }
+}
+
+#[async_trait]
+impl BulkImport for sqlx::Postgres {
+    async fn insert_imported(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        batch: i64,
+        rows: &[&ImportRow],
+    ) -> StoreResult<Vec<usize>> {
+        let objects: Vec<String> = rows.iter().map(|r| r.object()).collect();
+        let all: Vec<usize> = (0..rows.len()).collect();
+        // First as if every row were new (the usual case: a file imported once), in a
+        // savepoint: the unique index refuses a reference stored before, and then the rows
+        // are looked up first. Checking every batch up front cost as much as storing it.
+        let counted_otherwise: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM report_facts \
+             WHERE object >= 'import:' AND object < 'import;')",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if !counted_otherwise {
+            sqlx::query("SAVEPOINT import_batch")
+                .execute(&mut **tx)
+                .await?;
+            match pg_copy(tx, batch, rows, &objects).await {
+                Ok(()) => {
+                    sqlx::query("RELEASE SAVEPOINT import_batch")
+                        .execute(&mut **tx)
+                        .await?;
+                    return Ok(all);
+                }
+                Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT import_batch")
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // The references already counted, through the unique index: without the setting
+        // the planner scans the whole table for every batch once it holds a few batches.
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut **tx)
+            .await?;
+        let taken: Vec<String> = sqlx::query_scalar(
+            "SELECT object FROM report_imported WHERE object = ANY($1) \
+             UNION ALL SELECT object FROM report_facts WHERE object = ANY($1)",
+        )
+        .bind(&objects)
+        .fetch_all(&mut **tx)
+        .await?;
+        sqlx::query("SET LOCAL enable_seqscan = on")
+            .execute(&mut **tx)
+            .await?;
+        let taken: std::collections::HashSet<&str> = taken.iter().map(String::as_str).collect();
+        let fresh: Vec<usize> = all
+            .into_iter()
+            .filter(|i| !taken.contains(objects[*i].as_str()))
+            .collect();
+        if !fresh.is_empty() {
+            pg_insert(tx, batch, rows, &objects, &fresh).await?;
+        }
+        Ok(fresh)
+    }
+}
+
+/// A batch's rows in COPY's binary format, which PostgreSQL reads without parsing text.
+struct CopyBinary(Vec<u8>);
+
+impl CopyBinary {
+    fn new() -> CopyBinary {
+        let mut b = Vec::with_capacity(1 << 20);
+        b.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        b.extend_from_slice(&0i32.to_be_bytes()); // flags
+        b.extend_from_slice(&0i32.to_be_bytes()); // header extension
+        CopyBinary(b)
+    }
+
+    fn tuple(&mut self, fields: i16) {
+        self.0.extend_from_slice(&fields.to_be_bytes());
+    }
+
+    fn bytes(&mut self, v: &[u8]) {
+        self.0
+            .extend_from_slice(&i32::try_from(v.len()).unwrap_or(i32::MAX).to_be_bytes());
+        self.0.extend_from_slice(v);
+    }
+
+    fn text(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.bytes(v.as_bytes()),
+            None => self.0.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+
+    fn int8(&mut self, v: i64) {
+        self.bytes(&v.to_be_bytes());
+    }
+
+    fn bool(&mut self, v: bool) {
+        self.bytes(&[u8::from(v)]);
+    }
+
+    /// Microseconds since 2000-01-01 00:00 UTC, PostgreSQL's timestamptz.
+    fn time(&mut self, t: Option<&chrono::DateTime<chrono::Utc>>) {
+        const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+        match t {
+            Some(t) => self.int8(t.timestamp_micros() - PG_EPOCH_MICROS),
+            None => self.text(None),
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.0.extend_from_slice(&(-1i16).to_be_bytes());
+        self.0
+    }
+}
+
+/// Stores every row at its position with COPY, the way `psql`'s `\copy` loads a file (in the
+/// binary format: nothing for the server to parse): the fastest path into PostgreSQL, for a
+/// batch whose references are all new (a reference stored before makes the unique index fail
+/// the whole COPY).
+async fn pg_copy(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    batch: i64,
+    rows: &[&ImportRow],
+    objects: &[String],
+) -> StoreResult<()> {
+    let mut buf = CopyBinary::new();
+    for (i, (row, object)) in rows.iter().zip(objects).enumerate() {
+        let f = &row.facts;
+        buf.tuple(15);
+        buf.int8(batch);
+        buf.bytes(&i32::try_from(i).unwrap_or(i32::MAX).to_be_bytes());
+        buf.text(Some(object));
+        buf.time(Some(&f.received_at));
+        buf.text(Some(f.country.code()));
+        buf.text(Some(f.process.as_str()));
+        buf.text(f.category.as_deref());
+        buf.bool(f.emergency);
+        buf.int8(i64::try_from(f.accounts).unwrap_or(i64::MAX));
+        buf.text(f.outcome.map(|o| o.as_str()));
+        buf.text(f.disclosed.map(|o| o.as_str()));
+        buf.text(f.none_reason.map(|o| o.as_str()));
+        buf.bool(f.ndo);
+        buf.bool(f.notified);
+        buf.time(f.responded_at.as_ref());
+    }
+    let data = buf.finish();
+    let mut copy = tx
+        .copy_in_raw(&format!(
+            "COPY report_imported ({IMPORTED_COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
+        .await?;
+    if let Err(e) = copy.send(data).await {
+        let _ = copy.abort("import batch failed").await;
+        return Err(e.into());
+    }
+    copy.finish().await?;
+    sqlx::query("SELECT brin_summarize_new_values('report_imported_batch')")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores `rows[i]` for each `i` in `which` at position `i`, in one statement (a column is
+/// one array parameter), and summarises the new pages for the batch index.
+async fn pg_insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    batch: i64,
+    rows: &[&ImportRow],
+    objects: &[String],
+    which: &[usize],
+) -> StoreResult<()> {
+    let n = which.len();
+    let mut pos = Vec::with_capacity(n);
+    let mut object = Vec::with_capacity(n);
+    let mut received_at = Vec::with_capacity(n);
+    let mut country = Vec::with_capacity(n);
+    let mut process = Vec::with_capacity(n);
+    let mut category = Vec::with_capacity(n);
+    let mut emergency = Vec::with_capacity(n);
+    let mut accounts = Vec::with_capacity(n);
+    let mut outcome = Vec::with_capacity(n);
+    let mut disclosed = Vec::with_capacity(n);
+    let mut none_reason = Vec::with_capacity(n);
+    let mut ndo = Vec::with_capacity(n);
+    let mut notified = Vec::with_capacity(n);
+    let mut responded_at = Vec::with_capacity(n);
+    for &i in which {
+        let f = &rows[i].facts;
+        pos.push(i32::try_from(i).unwrap_or(i32::MAX));
+        object.push(objects[i].as_str());
+        received_at.push(f.received_at);
+        country.push(f.country.code());
+        process.push(f.process.as_str());
+        category.push(f.category.as_deref());
+        emergency.push(f.emergency);
+        accounts.push(i64::try_from(f.accounts).unwrap_or(i64::MAX));
+        outcome.push(f.outcome.map(|o| o.as_str()));
+        disclosed.push(f.disclosed.map(|o| o.as_str()));
+        none_reason.push(f.none_reason.map(|o| o.as_str()));
+        ndo.push(f.ndo);
+        notified.push(f.notified);
+        responded_at.push(f.responded_at);
+    }
+    // A plain INSERT: ON CONFLICT DO NOTHING (speculative insertion) made it twice as slow.
+    sqlx::query(&format!(
+        "INSERT INTO report_imported ({IMPORTED_COLUMNS}) \
+         SELECT $1, v.* FROM unnest($2::int4[], $3::text[], $4::timestamptz[], $5::text[], \
+         $6::text[], $7::text[], $8::bool[], $9::int8[], $10::text[], $11::text[], \
+         $12::text[], $13::bool[], $14::bool[], $15::timestamptz[]) AS v"
+    ))
+    .bind(batch)
+    .bind(pos)
+    .bind(object)
+    .bind(received_at)
+    .bind(country)
+    .bind(process)
+    .bind(category)
+    .bind(emergency)
+    .bind(accounts)
+    .bind(outcome)
+    .bind(disclosed)
+    .bind(none_reason)
+    .bind(ndo)
+    .bind(notified)
+    .bind(responded_at)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("SELECT brin_summarize_new_values('report_imported_batch')")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// `($1, $2, ...), (...)` for `rows` rows of `cols` parameters.
@@ -85,27 +375,33 @@ pub(crate) fn values_list(rows: usize, cols: usize) -> String {
 /// Rows per multi-row statement (well below both backends' parameter limits).
 pub(crate) const CHUNK: usize = 1000;
 
-pub(crate) const FACT_COLUMNS: &str = "object, period, received_at, country, process, emergency, \
-     accounts, outcome, disclosed, none_reason, ndo, notified, responded_at, audit_idx, leaf_hash";
+pub(crate) const FACT_COLUMNS: &str = "object, period, received_at, country, process, category, \
+     emergency, accounts, outcome, disclosed, none_reason, ndo, notified, responded_at, audit_idx, \
+     leaf_hash";
+
+/// The facts columns of `report_imported`, as `facts_of` reads them.
+pub(crate) const IMPORTED_FACT_COLUMNS: &str = "object, received_at, country, process, category, \
+     emergency, accounts, outcome, disclosed, none_reason, ndo, notified, responded_at";
 
 macro_rules! impl_report_store {
     ($store:ident, $db:ident) => {
         mod report_impl {
-            use std::collections::HashMap;
+            use std::collections::{HashMap, HashSet};
 
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use custodian_audit::AuditEntry;
             use custodian_core::RequestStatus;
             use custodian_report::{
-                CellKey, CellValue, Deltas, Disclosed, Facts, ImportRow, NoneReason, Outcome,
-                Period,
+                row_leaf, CellKey, CellValue, Deltas, Disclosed, Facts, ImportBatch, NoneReason,
+                Outcome, Period, BATCH_ACTION, BATCH_OBJECT,
             };
             use sqlx::Row;
             use uuid::Uuid;
 
             use $crate::report_sql::{
-                import_object, values_list, ImportOutcome, ReportStore, CHUNK, FACT_COLUMNS,
+                BulkImport, ImportOutcome, ReportStore, CHUNK, FACT_COLUMNS,
+                IMPORTED_FACT_COLUMNS,
             };
             use $crate::sql::parse_column;
             use $crate::{Actor, StoreError, StoreResult};
@@ -120,7 +416,8 @@ macro_rules! impl_report_store {
                     .map_err(|_| StoreError::Corrupt("report_facts.leaf_hash".into()))
             }
 
-            fn facts_row(row: &DbRow) -> StoreResult<(String, Facts, [u8; 32])> {
+            /// The facts columns of a `report_facts` or `report_imported` row.
+            fn facts_of(row: &DbRow) -> StoreResult<Facts> {
                 let opt = |c: &str| -> StoreResult<Option<String>> { Ok(row.try_get(c)?) };
                 let outcome: Option<Outcome> = opt("outcome")?
                     .map(|s| parse_column("outcome", &s))
@@ -131,10 +428,11 @@ macro_rules! impl_report_store {
                 let none_reason: Option<NoneReason> = opt("none_reason")?
                     .map(|s| parse_column("none_reason", &s))
                     .transpose()?;
-                let facts = Facts {
+                Ok(Facts {
                     received_at: row.try_get("received_at")?,
                     country: parse_column("country", &row.try_get::<String, _>("country")?)?,
                     process: parse_column("process", &row.try_get::<String, _>("process")?)?,
+                    category: row.try_get("category")?,
                     emergency: row.try_get("emergency")?,
                     accounts: u64::try_from(row.try_get::<i64, _>("accounts")?).unwrap_or(0),
                     outcome,
@@ -143,12 +441,31 @@ macro_rules! impl_report_store {
                     ndo: row.try_get("ndo")?,
                     notified: row.try_get("notified")?,
                     responded_at: row.try_get("responded_at")?,
-                };
+                })
+            }
+
+            fn facts_row(row: &DbRow) -> StoreResult<(String, Facts, [u8; 32])> {
                 Ok((
                     row.try_get("object")?,
-                    facts,
+                    facts_of(row)?,
                     leaf_of(row.try_get("leaf_hash")?)?,
                 ))
+            }
+
+            /// An imported row: its object, facts and row leaf (computed, not stored).
+            fn imported_row(row: &DbRow) -> StoreResult<(String, Facts, [u8; 32])> {
+                let object: String = row.try_get("object")?;
+                let facts = facts_of(row)?;
+                let leaf = row_leaf(&object, &facts);
+                Ok((object, facts, leaf))
+            }
+
+            fn placeholders(n: usize) -> String {
+                <super::$db as BulkImport>::placeholders(n)
+            }
+
+            fn values_list(rows: usize, cols: usize) -> String {
+                <super::$db as BulkImport>::values_list(rows, cols)
             }
 
             fn cell_row(row: &DbRow) -> StoreResult<CellValue> {
@@ -170,7 +487,8 @@ macro_rules! impl_report_store {
             }
 
             impl Store {
-                /// Facts rows for these objects, by object.
+                /// The latest facts of these objects, by object: the `report_facts` row if there
+                /// is one, else the imported row.
                 async fn report_load(
                     tx: &mut Tx,
                     objects: &[String],
@@ -179,10 +497,7 @@ macro_rules! impl_report_store {
                     for chunk in objects.chunks(CHUNK) {
                         let sql = format!(
                             "SELECT {FACT_COLUMNS} FROM report_facts WHERE object IN ({})",
-                            (1..=chunk.len())
-                                .map(|i| format!("${i}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            placeholders(chunk.len())
                         );
                         let mut q = sqlx::query(&sql);
                         for o in chunk {
@@ -192,8 +507,55 @@ macro_rules! impl_report_store {
                             let (object, facts, leaf) = facts_row(&row)?;
                             out.insert(object, (facts, leaf));
                         }
+                        let rest: Vec<&String> =
+                            chunk.iter().filter(|o| !out.contains_key(*o)).collect();
+                        if rest.is_empty() {
+                            continue;
+                        }
+                        let sql = format!(
+                            "SELECT {IMPORTED_FACT_COLUMNS} FROM report_imported WHERE object IN ({})",
+                            placeholders(rest.len())
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for o in rest {
+                            q = q.bind(o);
+                        }
+                        for row in q.fetch_all(&mut **tx).await? {
+                            let (object, facts, leaf) = imported_row(&row)?;
+                            out.insert(object, (facts, leaf));
+                        }
                     }
                     Ok(out)
+                }
+
+                /// Appends audit entries (with their leaves) inside `tx`; the caller holds the
+                /// audit lock and numbered them from the log's next index.
+                async fn report_entries(
+                    tx: &mut Tx,
+                    entries: &[(&AuditEntry, &[u8; 32])],
+                ) -> StoreResult<()> {
+                    for chunk in entries.chunks(CHUNK) {
+                        let sql = format!(
+                            "INSERT INTO audit_log (idx, actor, action, object, at, details, leaf_hash) \
+                             VALUES {}",
+                            values_list(chunk.len(), 7)
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for (entry, leaf) in chunk {
+                            let details = serde_json::to_string(&entry.details)
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                            q = q
+                                .bind(i64::try_from(entry.idx).unwrap_or(i64::MAX))
+                                .bind(entry.actor.clone())
+                                .bind(entry.action.clone())
+                                .bind(entry.object.clone())
+                                .bind(entry.at)
+                                .bind(details)
+                                .bind(leaf.to_vec());
+                        }
+                        q.execute(&mut **tx).await?;
+                    }
+                    Ok(())
                 }
 
                 /// The one path by which reporting facts change: for each (object, action,
@@ -229,38 +591,22 @@ macro_rules! impl_report_store {
                         deltas.change(old.as_ref().map(|(f, l)| (f, l)), Some((&new, &leaf)));
                         recorded.push((entry, leaf, new));
                     }
+                    let entries: Vec<(&AuditEntry, &[u8; 32])> =
+                        recorded.iter().map(|(e, l, _)| (e, l)).collect();
+                    Self::report_entries(tx, &entries).await?;
                     for chunk in recorded.chunks(CHUNK) {
-                        let sql = format!(
-                            "INSERT INTO audit_log (idx, actor, action, object, at, details, leaf_hash) \
-                             VALUES {}",
-                            values_list(chunk.len(), 7)
-                        );
-                        let mut q = sqlx::query(&sql);
-                        for (entry, leaf, _) in chunk {
-                            let details = serde_json::to_string(&entry.details)
-                                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                            q = q
-                                .bind(i64::try_from(entry.idx).unwrap_or(i64::MAX))
-                                .bind(entry.actor.clone())
-                                .bind(entry.action.clone())
-                                .bind(entry.object.clone())
-                                .bind(entry.at)
-                                .bind(details)
-                                .bind(leaf.to_vec());
-                        }
-                        q.execute(&mut **tx).await?;
-
                         let sql = format!(
                             "INSERT INTO report_facts ({FACT_COLUMNS}) VALUES {} \
                              ON CONFLICT (object) DO UPDATE SET period = excluded.period, \
                              received_at = excluded.received_at, country = excluded.country, \
-                             process = excluded.process, emergency = excluded.emergency, \
+                             process = excluded.process, category = excluded.category, \
+                             emergency = excluded.emergency, \
                              accounts = excluded.accounts, outcome = excluded.outcome, \
                              disclosed = excluded.disclosed, none_reason = excluded.none_reason, \
                              ndo = excluded.ndo, notified = excluded.notified, \
                              responded_at = excluded.responded_at, audit_idx = excluded.audit_idx, \
                              leaf_hash = excluded.leaf_hash",
-                            values_list(chunk.len(), 15)
+                            values_list(chunk.len(), 16)
                         );
                         let mut q = sqlx::query(&sql);
                         for (entry, leaf, f) in chunk {
@@ -270,6 +616,7 @@ macro_rules! impl_report_store {
                                 .bind(f.received_at)
                                 .bind(f.country.code().to_string())
                                 .bind(f.process.as_str())
+                                .bind(f.category.clone())
                                 .bind(f.emergency)
                                 .bind(i64::try_from(f.accounts).unwrap_or(i64::MAX))
                                 .bind(f.outcome.map(|o| o.as_str()))
@@ -350,6 +697,7 @@ macro_rules! impl_report_store {
                         received_at,
                         country: custodian_report::counted_country(intake),
                         process: intake.process,
+                        category: None,
                         emergency: request.intake.is_emergency(),
                         accounts: intake.targets.len() as u64,
                         outcome: None,
@@ -410,24 +758,59 @@ macro_rules! impl_report_store {
                 async fn import_rows(
                     &self,
                     actor: &Actor,
-                    rows: &[ImportRow],
+                    batch: &ImportBatch,
                 ) -> StoreResult<Vec<ImportOutcome>> {
+                    let rows = batch.rows();
                     let at = $crate::sql::now();
                     let mut tx = self.writer().begin().await?;
-                    let objects: Vec<String> =
-                        rows.iter().map(|r| import_object(&r.reference)).collect();
-                    let existing = Self::report_load(&mut tx, &objects).await?;
-                    let mut outcomes = Vec::with_capacity(rows.len());
-                    let mut changes = Vec::new();
-                    for (row, object) in rows.iter().zip(objects) {
-                        if existing.contains_key(&object) {
-                            outcomes.push(ImportOutcome::AlreadyImported);
-                        } else {
-                            outcomes.push(ImportOutcome::Imported);
-                            changes.push((object, "request.imported", None, row.facts.clone()));
+                    Self::lock_audit(&mut tx).await?;
+                    let idx: i64 =
+                        sqlx::query_scalar("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log")
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    // A reference twice in the batch: the later rows are left out (and reported
+                    // as already imported: the reader marked them as seen earlier). The reader
+                    // marks every reference it saw before, so a batch without marks has none
+                    // twice.
+                    let check = rows.iter().any(|r| r.earlier.is_some());
+                    let mut seen: HashSet<&str, custodian_report::FxBuild> = HashSet::default();
+                    let mut fresh = Vec::with_capacity(rows.len());
+                    let mut fresh_rows = Vec::with_capacity(rows.len());
+                    for (i, row) in rows.iter().enumerate() {
+                        if !check || seen.insert(row.reference.as_str()) {
+                            fresh.push(i);
+                            fresh_rows.push(row);
                         }
                     }
-                    Self::report_change(&mut tx, actor, changes, at).await?;
+                    let inserted =
+                        <super::$db as BulkImport>::insert_imported(&mut tx, idx, &fresh_rows)
+                            .await?;
+                    let mut outcomes = vec![ImportOutcome::AlreadyImported; rows.len()];
+                    if inserted.is_empty() {
+                        tx.rollback().await?;
+                        return Ok(outcomes);
+                    }
+                    let mut stored = Vec::with_capacity(inserted.len());
+                    for &p in &inserted {
+                        let i = *fresh.get(p).ok_or_else(|| {
+                            StoreError::Corrupt(format!("import: no row at position {p}"))
+                        })?;
+                        outcomes[i] = ImportOutcome::Imported;
+                        stored.push(i);
+                    }
+                    stored.sort_unstable();
+                    let (deltas, details) = batch.stored(&stored);
+                    let entry = AuditEntry {
+                        idx: u64::try_from(idx).unwrap_or(0),
+                        actor: actor.label(),
+                        action: BATCH_ACTION.to_string(),
+                        object: BATCH_OBJECT.to_string(),
+                        at,
+                        details: details.to_value(),
+                    };
+                    let leaf = entry.leaf_hash();
+                    Self::report_entries(&mut tx, &[(&entry, &leaf)]).await?;
+                    Self::report_apply(&mut tx, deltas).await?;
                     tx.commit().await?;
                     Ok(outcomes)
                 }
@@ -488,20 +871,70 @@ macro_rules! impl_report_store {
                 }
 
                 async fn all_facts(&self) -> StoreResult<Vec<(String, Facts, [u8; 32])>> {
-                    let sql = format!("SELECT {FACT_COLUMNS} FROM report_facts ORDER BY object");
+                    let sql = format!("SELECT {FACT_COLUMNS} FROM report_facts");
                     let rows = sqlx::query(&sql).fetch_all(self.reader()).await?;
-                    rows.iter().map(facts_row).collect()
+                    let mut out: HashMap<String, (Facts, [u8; 32])> = HashMap::new();
+                    for row in &rows {
+                        let (o, f, l) = facts_row(row)?;
+                        out.insert(o, (f, l));
+                    }
+                    let sql = format!("SELECT {IMPORTED_FACT_COLUMNS} FROM report_imported");
+                    for row in sqlx::query(&sql).fetch_all(self.reader()).await? {
+                        let (o, f, l) = imported_row(&row)?;
+                        out.entry(o).or_insert((f, l));
+                    }
+                    let mut v: Vec<(String, Facts, [u8; 32])> =
+                        out.into_iter().map(|(o, (f, l))| (o, f, l)).collect();
+                    v.sort_by(|a, b| a.0.cmp(&b.0));
+                    Ok(v)
                 }
 
-                async fn missing_facts(&self, objects: &[String]) -> StoreResult<Vec<String>> {
-                    let mut tx = self.reader().begin().await?;
-                    let found = Self::report_load(&mut tx, objects).await?;
-                    tx.rollback().await?;
-                    Ok(objects
-                        .iter()
-                        .filter(|o| !found.contains_key(*o))
-                        .cloned()
-                        .collect())
+                async fn imported_batch(&self, batch: u64) -> StoreResult<Vec<(String, Facts)>> {
+                    let sql = format!(
+                        "SELECT {IMPORTED_FACT_COLUMNS} FROM report_imported WHERE batch = $1 \
+                         ORDER BY pos"
+                    );
+                    let rows = sqlx::query(&sql)
+                        .bind(i64::try_from(batch).unwrap_or(i64::MAX))
+                        .fetch_all(self.reader())
+                        .await?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get("object")?, facts_of(r)?)))
+                        .collect()
+                }
+
+                async fn check_recorded(
+                    &self,
+                    recorded: &[(String, [u8; 32])],
+                ) -> StoreResult<Vec<String>> {
+                    let mut problems = Vec::new();
+                    for chunk in recorded.chunks(CHUNK) {
+                        let sql = format!(
+                            "SELECT object, leaf_hash FROM report_facts WHERE object IN ({})",
+                            placeholders(chunk.len())
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for (o, _) in chunk {
+                            q = q.bind(o);
+                        }
+                        let mut found: HashMap<String, [u8; 32]> = HashMap::new();
+                        for row in q.fetch_all(self.reader()).await? {
+                            found.insert(row.try_get("object")?, leaf_of(row.try_get("leaf_hash")?)?);
+                        }
+                        for (o, leaf) in chunk {
+                            match found.get(o) {
+                                None => problems.push(format!(
+                                    "counted request {o} has disappeared from report_facts"
+                                )),
+                                Some(l) if l != leaf => problems.push(format!(
+                                    "counted request {o}: report_facts no longer holds the facts \
+                                     the log recorded"
+                                )),
+                                Some(_) => {}
+                            }
+                        }
+                    }
+                    Ok(problems)
                 }
             }
         }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use custodian_report::{Facts, ImportReader, ImportRow, Period, Recount};
+use custodian_report::{Facts, ImportBatch, ImportReader, ImportRow, Period, Recount};
 use custodian_store::testing::fresh_postgres_url;
 use custodian_store::*;
 use rand::{Rng, SeedableRng};
@@ -30,6 +30,14 @@ fn rows(text: &str) -> Vec<ImportRow> {
     good
 }
 
+async fn import(store: &DynStore, rows: &[ImportRow]) -> Vec<ImportOutcome> {
+    store
+        .reports()
+        .import_rows(&actor(), &ImportBatch::new(rows.to_vec()))
+        .await
+        .unwrap()
+}
+
 async fn recount_equals_counters(store: &DynStore, period: Period) {
     let stored = store.reports().report(period).await.unwrap();
     // From the facts table.
@@ -42,17 +50,26 @@ async fn recount_equals_counters(store: &DynStore, period: Period) {
         "counters vs facts ({})",
         store.backend()
     );
-    // From the audit log.
-    let mut recount = Recount::default();
-    for e in store.audit_entries(0, u32::MAX).await.unwrap() {
-        recount.push(&e.entry).unwrap();
-    }
+    // From the audit log and the import batches it commits to.
+    let recount = recount(store).await;
     assert_eq!(
         stored,
         recount.report(period),
         "counters vs log ({})",
         store.backend()
     );
+}
+
+async fn recount(store: &DynStore) -> Recount {
+    let mut recount = Recount::default();
+    for e in store.audit_entries(0, u32::MAX).await.unwrap() {
+        recount.push(&e.entry).unwrap();
+    }
+    for idx in recount.batches() {
+        let rows = store.reports().imported_batch(idx).await.unwrap();
+        recount.push_batch(idx, &rows).unwrap();
+    }
+    recount
 }
 
 fn actor() -> Actor {
@@ -71,15 +88,25 @@ async fn import_is_idempotent_and_reports_the_published_fields() {
              A6,2025-05-04,FR,emergency,true,1,full,non_content,,false,true,2025-05-04\n\
              A7,2025-08-04,US,search_warrant,false,1,none,none,rejected,false,false,2025-08-20\n",
         );
-        let first = store.reports().import_rows(&actor(), &batch).await.unwrap();
+        let before = store.audit_size().await.unwrap();
+        let first = import(&store, &batch).await;
         assert!(first.iter().all(|o| *o == ImportOutcome::Imported));
         let size = store.audit_size().await.unwrap();
+        assert_eq!(size, before + 1, "one audit entry commits to the batch");
+        let entry = store
+            .audit_entries(before, 1)
+            .await
+            .unwrap()
+            .remove(0)
+            .entry;
+        assert_eq!(entry.action, "requests.imported");
+        assert_eq!(entry.details["rows"], 7);
         let report = store
             .reports()
             .report("2025-H1".parse().unwrap())
             .await
             .unwrap();
-        let again = store.reports().import_rows(&actor(), &batch).await.unwrap();
+        let again = import(&store, &batch).await;
         assert!(again.iter().all(|o| *o == ImportOutcome::AlreadyImported));
         assert_eq!(
             store.audit_size().await.unwrap(),
@@ -187,6 +214,7 @@ async fn counters_equal_a_recount_after_random_changes() {
                     .parse()
                     .unwrap(),
                 process: processes[rng.gen_range(0..processes.len())],
+                category: rng.gen_bool(0.2).then(|| "police".to_string()),
                 emergency: rng.gen_bool(0.1),
                 accounts: rng.gen_range(0..5),
                 outcome,
@@ -212,5 +240,153 @@ async fn counters_equal_a_recount_after_random_changes() {
                 }
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn batches_skip_what_is_counted_and_later_changes_supersede_imported_rows() {
+    use custodian_report::{Disclosed, NoneReason, Outcome};
+    for (store, _dir) in backends("batches_supersede").await {
+        // A request counted by an entry of its own (as an older import did) is not imported
+        // again under the same reference.
+        let older = rows("L1,2024-02-01,US,subpoena,false,1,full,non_content,,false,false,\n");
+        store
+            .reports()
+            .set_facts(&actor(), "import:L1", &older[0].facts)
+            .await
+            .unwrap();
+        let batch = rows(
+            "L1,2024-02-01,US,subpoena,false,1,full,non_content,,false,false,\n\
+             B1,2024-02-02,GB,cloud_act_order,false,2,full,content,,false,false,\n\
+             B2,2024-03-02,GB,cloud_act_order,false,1,none,none,no_data,false,false,\n\
+             B3,2024-08-02T09:30:00.25Z,IE,foreign_direct,false,1,full,non_content,,false,false,2024-08-03T01:02:03.123456Z\n\
+             B1,2024-09-02,IE,foreign_direct,false,1,full,non_content,,false,false,\n",
+        );
+        assert_eq!(batch[4].earlier, Some(3), "the reader saw B1 before");
+        let outcomes = import(&store, &batch).await;
+        assert_eq!(
+            outcomes,
+            [
+                ImportOutcome::AlreadyImported,
+                ImportOutcome::Imported,
+                ImportOutcome::Imported,
+                ImportOutcome::Imported,
+                ImportOutcome::AlreadyImported
+            ],
+            "a reference counted before, and one twice in the batch, are not stored again"
+        );
+        let size = store.audit_size().await.unwrap();
+        let stored = store.reports().imported_batch(size - 1).await.unwrap();
+        assert_eq!(
+            stored.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
+            ["import:B1", "import:B2", "import:B3"],
+            "in the order stored, without the skipped row"
+        );
+        assert_eq!(
+            stored[2].1, batch[3].facts,
+            "read back as imported, fractions of a second too"
+        );
+        recount_equals_counters(&store, "2024".parse().unwrap()).await;
+
+        // An imported request decided otherwise later: its row stays as imported (the batch
+        // still verifies) and the new facts count instead.
+        let mut changed = batch[2].facts.clone();
+        changed.outcome = Some(Outcome::None);
+        changed.disclosed = Some(Disclosed::None);
+        changed.none_reason = Some(NoneReason::Rejected);
+        assert!(store
+            .reports()
+            .set_facts(&actor(), "import:B2", &changed)
+            .await
+            .unwrap());
+        assert_eq!(
+            store.reports().imported_batch(size - 1).await.unwrap(),
+            stored
+        );
+        let report = store
+            .reports()
+            .report("2024-H1".parse().unwrap())
+            .await
+            .unwrap();
+        let gb = report
+            .by_country
+            .iter()
+            .find(|c| c.country == "GB")
+            .unwrap();
+        assert_eq!((gb.received, gb.rejected, gb.no_data), (2, 1, 0));
+        recount_equals_counters(&store, "2024".parse().unwrap()).await;
+        recount_equals_counters(&store, "2024-H1".parse().unwrap()).await;
+
+        // What verify-report checks of requests recorded by entries of their own.
+        let recorded = recount(&store).await.entries_in("2024".parse().unwrap());
+        assert_eq!(
+            recorded.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
+            ["import:B2", "import:L1"]
+        );
+        assert!(store
+            .reports()
+            .check_recorded(&recorded)
+            .await
+            .unwrap()
+            .is_empty());
+        let wrong = vec![
+            (recorded[0].0.clone(), [7u8; 32]),
+            ("import:nowhere".to_string(), recorded[1].1),
+        ];
+        let problems = store.reports().check_recorded(&wrong).await.unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("no longer holds the facts"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("import:nowhere has disappeared"),
+            "{problems:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn categories_have_rows_of_their_own() {
+    for (store, _dir) in backends("categories").await {
+        let head = "reference,received_at,country,process,emergency,accounts,outcome,disclosed,none_reason,ndo,notified,category\n";
+        let text = format!(
+            "{head}K1,2023-01-05T08:00:00.654321Z,GB,cloud_act_order,false,2,full,content,,false,false,opo\n\
+             K2,2023-01-05,GB,cloud_act_order,false,3,none,none,no_data,false,false,ipa_cdr\n\
+             K3,2023-01-05,GB,cloud_act_order,false,1,full,non_content,,false,false,ipa_cdr\n\
+             K4\\back,2023-01-05,GB,cloud_act_order,false,1,full,non_content,,false,false,\n"
+        );
+        let mut r = ImportReader::new(std::io::Cursor::new(text)).unwrap();
+        let (good, bad) = r.next_chunk(100).unwrap();
+        assert!(bad.is_empty(), "{bad:?}");
+        import(&store, &good).await;
+        let report = store
+            .reports()
+            .report("2023-H1".parse().unwrap())
+            .await
+            .unwrap();
+        let rows: Vec<(Option<&str>, u64, u64, u64)> = report
+            .by_country_process
+            .iter()
+            .map(|r| (r.category.as_deref(), r.received, r.disclosed, r.accounts))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (None, 1, 1, 1),
+                (Some("ipa_cdr"), 2, 1, 4),
+                (Some("opo"), 1, 1, 2)
+            ]
+        );
+        let size = store.audit_size().await.unwrap();
+        let stored = store.reports().imported_batch(size - 1).await.unwrap();
+        assert_eq!(stored[3].0, "import:K4\\back", "stored as given");
+        assert_eq!(stored[0].1, good[0].facts, "a fraction of a second too");
+        let process = &report.by_process[0];
+        assert_eq!(
+            (process.process.as_str(), process.received),
+            ("cloud_act_order", 4)
+        );
+        recount_equals_counters(&store, "2023-H1".parse().unwrap()).await;
     }
 }
