@@ -32,7 +32,8 @@ pub async fn build(
         emergency_days: c
             .emergency_notice_days
             .unwrap_or(defaults.notice.emergency_days),
-        ndo_review_days: policy.notice.ndo_review_days,
+        // The profile in force decides this one, when it is used (Custody::notice_timings).
+        ndo_review_days: defaults.notice.ndo_review_days,
     };
     let custody_settings = CustodySettings {
         notice: timings,

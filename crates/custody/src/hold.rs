@@ -70,7 +70,7 @@ impl Custody {
                 c
             }
         };
-        let terms = HoldTerms::for_process(&self.policy, request.process);
+        let terms = HoldTerms::for_process(&*self.policy().await, request.process);
         let now = self.now();
         let started_at = hold_start(request.process, request.received_at, now);
         let expires_at = terms.expires_at(started_at);

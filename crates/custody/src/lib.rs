@@ -102,6 +102,7 @@ pub struct Custody {
     blobs: Blobs,
     source: Option<DynSource>,
     clock: DynClock,
+    /// The profile the server started with; [`Custody::policy`] gives the one in force.
     policy: Arc<PolicyProfile>,
     settings: CustodySettings,
     signer: Option<AuditSigner>,
@@ -116,7 +117,6 @@ impl Custody {
         settings: CustodySettings,
     ) -> Custody {
         let mut settings = settings;
-        settings.notice.ndo_review_days = policy.notice.ndo_review_days;
         settings.public_url = settings.public_url.trim_end_matches('/').to_string();
         Custody {
             store,
@@ -127,6 +127,20 @@ impl Custody {
             settings,
             signer: None,
         }
+    }
+
+    /// The policy profile in force now: the admin may switch it while the server runs, and
+    /// holds and notices must follow the same profile as the review API.
+    async fn policy(&self) -> Arc<PolicyProfile> {
+        custodian_store::policy_in_force(self.store.as_ref(), &self.policy).await
+    }
+
+    /// The notice timings, with the review interval of orders without an end date taken from
+    /// the profile in force.
+    fn notice_timings(&self, policy: &PolicyProfile) -> custodian_core::notice::NoticeTimings {
+        let mut t = self.settings.notice;
+        t.ndo_review_days = policy.notice.ndo_review_days;
+        t
     }
 
     /// Where customer data is found. Without one, holds and productions wait (their jobs retry)

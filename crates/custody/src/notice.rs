@@ -106,13 +106,14 @@ impl Custody {
         );
         case.illegal_conduct_indicated = decision.decision.illegal_conduct_reason.is_some();
         let now = self.now();
-        let assessed = notice_for_disclosure(&self.policy, &case, &disclosed, now);
+        let policy = self.policy().await;
+        let assessed = notice_for_disclosure(&policy, &case, &disclosed, now);
         let plan = notice::plan(
             assessed.customer_notice,
             assessed.notice_after,
             assessed.notice_review_by,
             now,
-            &self.settings.notice,
+            &self.notice_timings(&policy),
         );
         let recipients = match plan {
             NoticePlan::SendNow => self.recipients(&request, &disclosed, true).await?,
@@ -316,7 +317,7 @@ impl Custody {
                     .await
             }
             OrderReview::Continues => {
-                let t = next_review(now, &self.settings.notice);
+                let t = next_review(now, &self.notice_timings(&*self.policy().await));
                 (
                     NoticeStatus::UnderReview,
                     t,

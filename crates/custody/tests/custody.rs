@@ -758,3 +758,50 @@ async fn a_withdrawn_request_tells_no_one_after_its_order() {
         assert_eq!(notice.status, NoticeStatus::NotRequired, "{n}");
     }
 }
+
+/// The profile an admin switches to while the server runs decides customer notice, as it
+/// decides the review API's answers: under provider-default a subscriber disclosure tells no
+/// one; under notify-all the customer is told before it.
+#[tokio::test]
+async fn the_profile_an_admin_switches_to_decides_the_notice() {
+    for w in worlds("the_profile_an_admin_switches_to").await {
+        let n = w.name;
+        let subpoena = |email: &str| {
+            serde_json::json!({
+                "process": "subpoena",
+                "issuing_authority": "Springfield Police Department",
+                "issuing_country": "US",
+                "targets": [{"type": "email", "value": email}],
+                "categories": ["subscriber"]
+            })
+        };
+        let r = w.serve(subpoena(JORDAN)).await;
+        w.decide(&r, &[DataCategory::Subscriber], None).await;
+        w.run().await;
+        let before = w.store.custody().get_notice(r.id).await.unwrap();
+        assert!(
+            before
+                .as_ref()
+                .is_none_or(|x| x.notice == CustomerNotice::NotRequired),
+            "{n}: {before:?}"
+        );
+        assert!(w.smtp.to(JORDAN).is_empty(), "{n}");
+
+        w.store
+            .admin()
+            .set_setting(
+                &system(),
+                custodian_store::POLICY_PROFILE_SETTING,
+                Some("notify-all"),
+            )
+            .await
+            .unwrap();
+        let other = "casey.weber7@example.com";
+        let r = w.serve(subpoena(other)).await;
+        w.decide(&r, &[DataCategory::Subscriber], None).await;
+        w.run().await;
+        let notice = w.store.custody().get_notice(r.id).await.unwrap().unwrap();
+        assert_eq!(notice.notice, CustomerNotice::BeforeDisclosure, "{n}");
+        assert_eq!(w.smtp.to(other).len(), 1, "{n}");
+    }
+}

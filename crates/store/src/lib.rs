@@ -16,6 +16,7 @@ pub mod jobs;
 mod jobs_sql;
 mod migrate;
 mod model;
+mod policy_in_force;
 mod postgres;
 mod report_sql;
 mod sql;
@@ -46,6 +47,7 @@ pub use jobs::{
     Outbox, MAIL_SEND_JOB,
 };
 pub use model::*;
+pub use policy_in_force::policy_in_force;
 pub use postgres::PgStore;
 pub use report_sql::{import_object, ImportOutcome, ReportStore};
 pub use sqlite::SqliteStore;

@@ -112,28 +112,9 @@ impl AppState {
         self
     }
 
-    /// The policy profile in force: the admin's choice where one is stored (every server reads
-    /// the same row), else the profile the server was started with.
+    /// The policy profile in force (see [`custodian_store::policy_in_force`]).
     pub async fn active_policy(&self) -> Arc<PolicyProfile> {
-        let chosen = self
-            .store
-            .admin()
-            .setting(custodian_store::POLICY_PROFILE_SETTING)
-            .await;
-        match chosen {
-            Ok(Some(name)) if name != self.policy.name => match builtin_profile(&name) {
-                Some(p) => p,
-                None => {
-                    tracing::warn!(profile = %name, "the chosen policy profile is unknown to this build");
-                    self.policy.clone()
-                }
-            },
-            Ok(_) => self.policy.clone(),
-            Err(e) => {
-                tracing::error!(error = %e, "reading the chosen policy profile");
-                self.policy.clone()
-            }
-        }
+        custodian_store::policy_in_force(self.store.as_ref(), &self.policy).await
     }
 
     /// Shares the job runner's waker, so that scheduling urgent work starts it at once.
@@ -141,22 +122,6 @@ impl AppState {
         self.jobs_waker = waker;
         self
     }
-}
-
-/// A built-in profile, parsed once per process.
-fn builtin_profile(name: &str) -> Option<Arc<PolicyProfile>> {
-    type Builtins = Vec<(&'static str, Arc<PolicyProfile>)>;
-    static BUILTINS: std::sync::OnceLock<Builtins> = std::sync::OnceLock::new();
-    BUILTINS
-        .get_or_init(|| {
-            PolicyProfile::builtin_names()
-                .into_iter()
-                .filter_map(|n| PolicyProfile::builtin(n).ok().map(|p| (n, Arc::new(p))))
-                .collect()
-        })
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, p)| p.clone())
 }
 
 /// The whole application: API, OpenAPI document and health check.
