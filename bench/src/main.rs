@@ -4,6 +4,7 @@
 
 mod bare;
 mod cpu;
+mod emergency;
 mod intake;
 mod load;
 mod package;
@@ -28,6 +29,9 @@ enum Command {
     /// Submissions of legal process (POST /api/v1/requests with a PDF) against a bare
     /// write-and-fsync handler, Custodian on SQLite and Custodian on PostgreSQL.
     Intake(intake::IntakeArgs),
+    /// Emergency pages: submission (POST /api/v1/emergency) to the page delivered at a
+    /// webhook receiver on loopback, p50/p99/max, on SQLite and PostgreSQL.
+    Emergency(emergency::EmergencyArgs),
     /// Packaging a production of content files (age and AES ZIP) beside sha256sum over the
     /// same files: throughput and peak memory.
     Package(package::PackageArgs),
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Intake(args) => intake::run(args).await,
+            Command::Emergency(args) => emergency::run(args).await,
             Command::Package(args) => package::run(args).await,
             Command::Report(args) => report::run_bench(args).await,
             Command::PackageWorker(args) => package::worker(args).await,

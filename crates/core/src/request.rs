@@ -133,6 +133,9 @@ pub struct RequestIntake {
     /// For a preservation: the earlier request it renews (`LE-YYYY-NNNNNN`).
     #[serde(default)]
     pub renews: Option<String>,
+    /// The emergency request (its number or id) whose legal process this request serves.
+    #[serde(default)]
+    pub follows_emergency: Option<String>,
 }
 
 /// A demand that passed intake checks; only this may be stored.
@@ -225,6 +228,16 @@ impl RequestIntake {
                     format!("'{renews}' is not a request number such as LE-2026-000123"),
                 ));
             }
+        }
+        if let Some(f) = &r.follows_emergency {
+            let f = f.trim();
+            if f.is_empty() || f.len() > 64 {
+                return Err(FieldError::new(
+                    "follows_emergency",
+                    "the number (LE-YYYY-NNNNNN) or id of the emergency request this follows",
+                ));
+            }
+            r.follows_emergency = Some(f.to_string());
         }
         Ok(NewLegalRequest { intake: r })
     }

@@ -8,6 +8,7 @@ mod custody_demo;
 mod customer_data;
 mod demo;
 mod demo_console;
+mod demo_emergency;
 mod import_cmd;
 mod policy_cmd;
 mod production_cmd;

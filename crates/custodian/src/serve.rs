@@ -109,6 +109,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ))
         .handle(reminders);
     let runner = custodian_custody::register(runner, custody.clone());
+    let runner =
+        custodian_jobs::paging::register(runner, store.clone(), clock.clone(), &config.public_url);
     let state = AppState::new(store.clone(), blobs, config, policy)
         .with_clock(clock)
         .with_jobs_waker(runner.waker())

@@ -8,6 +8,7 @@
 //! delayed customer notices, emergency paging) and register them with the runner.
 
 pub mod mail;
+pub mod paging;
 pub mod reminders;
 pub mod runner;
 pub mod testing;

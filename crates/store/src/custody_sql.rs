@@ -938,6 +938,7 @@ macro_rules! impl_custody_store {
                         now,
                     )
                     .await?;
+                    Self::first_answer_in(&mut tx, record.request_id, "production", now).await?;
                     tx.commit().await?;
                     Ok(record)
                 }

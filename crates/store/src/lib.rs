@@ -16,6 +16,8 @@ pub mod jobs;
 mod jobs_sql;
 mod migrate;
 mod model;
+pub mod paging;
+mod paging_sql;
 mod policy_in_force;
 mod postgres;
 mod report_sql;
@@ -179,6 +181,8 @@ pub trait Store: Send + Sync + 'static {
     fn admin(&self) -> &dyn AdminStore;
     /// Holiday calendars and deadline reminders (`console_sql.rs`).
     fn deadlines(&self) -> &dyn DeadlineStore;
+    /// Emergencies: the on-call rota, pages, acknowledgement, follow-up (`paging_sql.rs`).
+    fn paging(&self) -> &dyn paging::PagingStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

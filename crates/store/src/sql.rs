@@ -387,7 +387,7 @@ macro_rules! impl_store {
                     at,
                 )
                 .await?;
-                Ok(RequestRecord {
+                let record = RequestRecord {
                     id,
                     number: number.to_string(),
                     agency_id: request.agency_id,
@@ -401,7 +401,10 @@ macro_rules! impl_store {
                     intake: intake.clone(),
                     documents,
                     assignee_id: None,
-                })
+                };
+                // An emergency pages the on-call reviewer from this transaction (paging_sql.rs).
+                Self::emergency_intake_in(tx, actor, &record, at).await?;
+                Ok(record)
             }
 
             async fn try_submit(
@@ -922,6 +925,7 @@ macro_rules! impl_store {
                 .await?;
                 if !needs_approval {
                     Self::schedule_notice_plan(&mut tx, id, at).await?;
+                    Self::first_answer_in(&mut tx, id, "decision", at).await?;
                 }
                 tx.commit().await?;
                 self.get_decision(Scope::Provider, id)
@@ -966,6 +970,7 @@ macro_rules! impl_store {
                 )
                 .await?;
                 Self::schedule_notice_plan(&mut tx, id, at).await?;
+                Self::first_answer_in(&mut tx, id, "decision", at).await?;
                 tx.commit().await?;
                 self.get_decision(Scope::Provider, id)
                     .await?
@@ -1046,6 +1051,7 @@ macro_rules! impl_store {
                     at,
                 )
                 .await?;
+                Self::first_answer_in(&mut tx, id, "letter", at).await?;
                 tx.commit().await?;
                 Ok(letter)
             }
@@ -1133,6 +1139,9 @@ macro_rules! impl_store {
                     at,
                 )
                 .await?;
+                if !from_agency {
+                    Self::first_answer_in(&mut tx, request_id, "message", at).await?;
+                }
                 tx.commit().await?;
                 Ok(message)
             }
@@ -1241,6 +1250,10 @@ macro_rules! impl_store {
             }
 
             fn deadlines(&self) -> &dyn DeadlineStore {
+                self
+            }
+
+            fn paging(&self) -> &dyn $crate::paging::PagingStore {
                 self
             }
 

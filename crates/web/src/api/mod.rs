@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod custody;
+pub mod emergency;
 pub mod followers;
 pub mod outbox;
 pub mod policy;
@@ -98,6 +99,12 @@ use crate::AppState;
         admin::remove_holiday,
         admin::show_policy,
         admin::set_policy,
+        emergency::submit,
+        emergency::show,
+        emergency::acknowledge,
+        emergency::show_on_call,
+        emergency::set_on_call,
+        emergency::set_settings,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -183,6 +190,7 @@ pub fn routes() -> Router<AppState> {
         .merge(custody_routes())
         .route("/policy/explain/{process}", get(policy::explain_process))
         .merge(admin::routes())
+        .merge(emergency::routes())
 }
 
 /// Holds, productions and customer notice (`custody.rs`).

@@ -268,6 +268,7 @@ pub(crate) async fn store_submission(
             "attach the served legal process as at least one PDF 'document' part",
         )));
     }
+    crate::api::emergency::check_follows(state, agency_id, &intake).await?;
     let mut documents = Vec::with_capacity(uploads.len());
     for u in uploads {
         let blob = state.blobs.put(u.bytes).await?;
@@ -307,13 +308,17 @@ pub(crate) async fn store_submission(
             },
         )
         .await?;
+    if matches!(&submission, Submission::Created(r) if r.emergency) {
+        // The store queued the first page with the request; deliver it now, not at the next poll.
+        state.jobs_waker.notify_one();
+    }
     Ok(match submission {
         Submission::Created(r) => (r, false),
         Submission::Replayed(r) => (r, true),
     })
 }
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -332,7 +337,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 }
 
 /// A digest of exactly what was submitted, so a key reused for something else is caught.
-fn fingerprint(request_json: &[u8], uploads: &[Upload]) -> String {
+pub(crate) fn fingerprint(request_json: &[u8], uploads: &[Upload]) -> String {
     let mut h = Sha256::new();
     h.update(sha256_hex(request_json));
     for u in uploads {

@@ -10,6 +10,7 @@ mod account;
 mod admin;
 mod agency_key;
 mod custody;
+mod emergency;
 mod notice_page;
 mod outbox;
 mod portal;
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .merge(review::routes())
         .merge(custody::routes())
         .merge(admin::routes())
+        .merge(emergency::routes())
         .merge(outbox::routes())
         .merge(agency_key::routes())
 }

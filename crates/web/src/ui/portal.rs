@@ -196,6 +196,7 @@ pub struct ServeFields {
     pub ndo_until: String,
     pub judicial_authorisation: bool,
     pub renews: String,
+    pub follows_emergency: String,
     pub emergency_form: bool,
     pub danger: bool,
     pub supervisor_name: String,
@@ -250,6 +251,7 @@ impl ServeFields {
             ndo_until: g("ndo_until"),
             judicial_authorisation: form.checked("judicial_authorisation"),
             renews: g("renews"),
+            follows_emergency: g("follows_emergency"),
             emergency_form: form.checked("emergency_form"),
             danger: form.checked("danger"),
             supervisor_name: g("supervisor_name"),
@@ -325,6 +327,7 @@ impl ServeFields {
             m.insert("judicial_authorisation".into(), json!(true));
         }
         opt(&mut m, "renews", &self.renews);
+        opt(&mut m, "follows_emergency", &self.follows_emergency);
         if self.emergency_form || self.process == LegalProcess::Emergency.as_str() {
             let mut e = Map::new();
             e.insert(

@@ -47,6 +47,8 @@ struct RequestPage {
     max_followers: usize,
     withdrawable: bool,
     production: Option<crate::api::custody::AgencyProduction>,
+    /// An emergency's acknowledgement and the legal process that must follow (`ui::emergency`).
+    emergency: Option<super::emergency::AgencyEmergency>,
 }
 
 pub(super) fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
@@ -136,6 +138,7 @@ async fn build(
     let timeline = store.accounts().request_timeline(scope, id).await?;
     let followers = list_for(state, scope, id).await?;
     let production = crate::api::custody::production_for(state, scope, id).await?;
+    let emergency = super::emergency::agency_panel(state, scope, &r).await?;
     let for_agency = viewer.caller.is_agency();
 
     let (outcome, outcome_note) = match &decision {
@@ -216,6 +219,7 @@ async fn build(
         max_followers: MAX_FOLLOWERS,
         withdrawable: for_agency && r.status.is_withdrawable(),
         production,
+        emergency,
         r: Summary {
             id: r.id.to_string(),
             number: r.number.clone(),
