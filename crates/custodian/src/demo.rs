@@ -470,6 +470,7 @@ pub async fn fill(
     accounts(store).await?;
     crate::custody_demo::fill(store, blobs).await?;
     requests += crate::demo_console::fill(store, blobs, config).await?;
+    requests += crate::verification_demo::fill(store, blobs, config).await?;
     Ok(Some(DemoSummary { logins, requests }))
 }
 

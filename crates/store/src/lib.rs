@@ -22,6 +22,8 @@ mod sql;
 mod sqlite;
 mod sqlite_bulk;
 pub mod testing;
+pub mod verification;
+mod verification_sql;
 
 use std::sync::Arc;
 
@@ -177,6 +179,9 @@ pub trait Store: Send + Sync + 'static {
     fn admin(&self) -> &dyn AdminStore;
     /// Holiday calendars and deadline reminders (`console_sql.rs`).
     fn deadlines(&self) -> &dyn DeadlineStore;
+    /// Verification of the requester: agency sources, risk, call-backs, suspensions
+    /// (`verification_sql.rs`).
+    fn verification(&self) -> &dyn verification::VerificationStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

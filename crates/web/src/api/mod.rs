@@ -8,6 +8,7 @@ pub mod outbox;
 pub mod policy;
 pub mod requests;
 pub mod review;
+pub mod verification;
 
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -98,6 +99,14 @@ use crate::AppState;
         admin::remove_holiday,
         admin::show_policy,
         admin::set_policy,
+        verification::show_risk,
+        verification::record_callback,
+        verification::clear_risk,
+        verification::show_directory,
+        verification::set_directory,
+        verification::show_officer,
+        verification::suspend_officer,
+        verification::unsuspend_officer,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -183,6 +192,7 @@ pub fn routes() -> Router<AppState> {
         .merge(custody_routes())
         .route("/policy/explain/{process}", get(policy::explain_process))
         .merge(admin::routes())
+        .merge(verification::routes())
 }
 
 /// Holds, productions and customer notice (`custody.rs`).

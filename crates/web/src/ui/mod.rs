@@ -17,6 +17,7 @@ mod register;
 mod request_page;
 mod review;
 mod signin;
+mod verification;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/notice/{token}", get(notice_page::page))
         .merge(review::routes())
         .merge(custody::routes())
+        .merge(verification::routes())
         .merge(admin::routes())
         .merge(outbox::routes())
         .merge(agency_key::routes())
@@ -254,9 +256,10 @@ impl FromRequestParts<AppState> for Viewer {
             SessionStage::SecondFactor => return Err(Refusal::Continue("/signin/second-factor")),
             SessionStage::Enrol => return Err(Refusal::Continue("/signin/enrol")),
         }
-        let caller = Caller::of_user(state, session.user.clone())
+        let mut caller = Caller::of_user(state, session.user.clone())
             .await
             .map_err(Refusal::Error)?;
+        caller.address = crate::verification::address_of(parts);
         let agency_name = match caller.user.agency_id {
             Some(a) => state
                 .store
