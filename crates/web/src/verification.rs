@@ -109,12 +109,13 @@ pub(crate) async fn record_sign_in(
     Ok(())
 }
 
-/// When the agency was verified: the admin's recorded check, else its registration if it is
-/// verified at all.
+/// Since when the provider has known the agency as verified: its registration with the
+/// provider, or the admin's recorded check if that came later. A check dated before the
+/// registration does not give a newly registered agency a track record.
 async fn verified_at(store: &DynStore, agency: &Agency) -> ApiResult<Option<DateTime<Utc>>> {
     let source = store.verification().agency_source(agency.id).await?;
     Ok(match source {
-        Some(s) => Some(s.checked_at),
+        Some(s) => Some(s.checked_at.max(agency.created_at)),
         None if agency.status == AgencyStatus::Verified => Some(agency.created_at),
         None => None,
     })
