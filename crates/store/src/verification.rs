@@ -161,6 +161,8 @@ pub trait VerificationStore: Send + Sync {
     ) -> StoreResult<AgencySource>;
     async fn agency_source(&self, agency_id: Uuid) -> StoreResult<Option<AgencySource>>;
 
+    /// Every verified agency's e-mail domains, in one query (checked on every request).
+    async fn verified_domains(&self) -> StoreResult<Vec<String>>;
     async fn officer_history(&self, user_id: Uuid) -> StoreResult<OfficerHistory>;
     async fn officer_networks(&self, user_id: Uuid) -> StoreResult<Vec<OfficerNetwork>>;
     /// Records a network an officer signed in from. The officer's first network is trusted;

@@ -393,6 +393,16 @@ macro_rules! impl_verification_store {
                     }))
                 }
 
+                async fn verified_domains(&self) -> StoreResult<Vec<String>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT d.domain FROM agency_domains d JOIN agencies a ON a.id = d.agency_id \
+                         WHERE a.status = $1 ORDER BY d.domain",
+                    )
+                    .bind(AgencyStatus::Verified.as_str())
+                    .fetch_all(self.reader())
+                    .await?)
+                }
+
                 async fn officer_history(&self, user_id: Uuid) -> StoreResult<OfficerHistory> {
                     let row = sqlx::query(
                         "SELECT COUNT(*) AS n, \

@@ -184,12 +184,7 @@ pub async fn intake_risk(
     }
     let policy = policy_in(store).await?;
     let agency = store.get_agency(request.agency_id).await?;
-    let agencies = store.list_agencies().await?;
-    let verified_domains: Vec<String> = agencies
-        .iter()
-        .filter(|a| a.status == AgencyStatus::Verified)
-        .flat_map(|a| a.domains.iter().cloned())
-        .collect();
+    let verified_domains = verification.verified_domains().await?;
     let email_domain = user
         .email
         .rsplit_once('@')
