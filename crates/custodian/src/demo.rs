@@ -471,6 +471,7 @@ pub async fn fill(
     crate::custody_demo::fill(store, blobs).await?;
     requests += crate::demo_console::fill(store, blobs, config).await?;
     requests += crate::demo_emergency::fill(store, blobs, config).await?;
+    requests += crate::verification_demo::fill(store, blobs, config).await?;
     Ok(Some(DemoSummary { logins, requests }))
 }
 

@@ -14,6 +14,7 @@ mod policy_cmd;
 mod production_cmd;
 mod report_cmd;
 mod serve;
+mod verification_demo;
 
 use std::process::ExitCode;
 

@@ -25,6 +25,8 @@ mod sql;
 mod sqlite;
 mod sqlite_bulk;
 pub mod testing;
+pub mod verification;
+mod verification_sql;
 
 use std::sync::Arc;
 
@@ -183,6 +185,9 @@ pub trait Store: Send + Sync + 'static {
     fn deadlines(&self) -> &dyn DeadlineStore;
     /// Emergencies: the on-call rota, pages, acknowledgement, follow-up (`paging_sql.rs`).
     fn paging(&self) -> &dyn paging::PagingStore;
+    /// Verification of the requester: agency sources, risk, call-backs, suspensions
+    /// (`verification_sql.rs`).
+    fn verification(&self) -> &dyn verification::VerificationStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

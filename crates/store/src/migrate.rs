@@ -53,6 +53,11 @@ pub const SQLITE: &[Migration] = &[
         name: "paging",
         sql: include_str!("../migrations/sqlite/0010_paging.sql"),
     },
+    Migration {
+        version: 11,
+        name: "verification",
+        sql: include_str!("../migrations/sqlite/0011_verification.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -100,6 +105,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "paging",
         sql: include_str!("../migrations/postgres/0010_paging.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "verification",
+        sql: include_str!("../migrations/postgres/0011_verification.sql"),
     },
 ];
 

@@ -60,3 +60,4 @@ crate::jobs_sql::impl_jobs_store!(PgStore, Postgres);
 crate::custody_sql::impl_custody_store!(PgStore, Postgres);
 crate::console_sql::impl_console_store!(PgStore, Postgres);
 crate::paging_sql::impl_paging_store!(PgStore, Postgres);
+crate::verification_sql::impl_verification_store!(PgStore, Postgres);

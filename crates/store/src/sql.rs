@@ -1257,6 +1257,10 @@ macro_rules! impl_store {
                 self
             }
 
+            fn verification(&self) -> &dyn $crate::verification::VerificationStore {
+                self
+            }
+
             async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
                 let rows = sqlx::query(
                     "SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size",

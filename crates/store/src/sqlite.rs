@@ -76,3 +76,4 @@ crate::jobs_sql::impl_jobs_store!(SqliteStore, Sqlite);
 crate::custody_sql::impl_custody_store!(SqliteStore, Sqlite);
 crate::console_sql::impl_console_store!(SqliteStore, Sqlite);
 crate::paging_sql::impl_paging_store!(SqliteStore, Sqlite);
+crate::verification_sql::impl_verification_store!(SqliteStore, Sqlite);

@@ -26,6 +26,8 @@ pub struct Caller {
     pub scope: Scope,
     /// For agency staff: whether their agency is verified (only verified agencies may serve).
     pub agency_status: Option<AgencyStatus>,
+    /// The address the call came from, when known (see `verification::address_of`).
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl Caller {
@@ -86,6 +88,7 @@ impl Caller {
             scope: Scope::of(&user),
             user,
             agency_status,
+            address: None,
         })
     }
 }
@@ -117,7 +120,9 @@ impl FromRequestParts<AppState> for Caller {
                     return Err(csrf_refused());
                 }
             }
-            return Caller::of_user(state, session.user).await;
+            let mut caller = Caller::of_user(state, session.user).await?;
+            caller.address = crate::verification::address_of(parts);
+            return Ok(caller);
         };
         let token = header
             .strip_prefix("Bearer ")
@@ -133,6 +138,8 @@ impl FromRequestParts<AppState> for Caller {
             }
             Err(e) => return Err(e.into()),
         };
-        Caller::of_user(state, user).await
+        let mut caller = Caller::of_user(state, user).await?;
+        caller.address = crate::verification::address_of(parts);
+        Ok(caller)
     }
 }

@@ -11,6 +11,7 @@ pub mod session;
 mod static_files;
 pub mod transparency;
 pub mod ui;
+pub mod verification;
 
 use std::sync::Arc;
 

@@ -19,6 +19,7 @@ pub mod callback;
 mod confusable;
 pub mod lookalike;
 pub mod network;
+pub mod place;
 mod punycode;
 pub mod risk;
 mod signature;
@@ -31,9 +32,10 @@ pub use callback::{
 };
 pub use lookalike::{check_domain, check_email, shown_form, DomainVerdict, LookalikeReason};
 pub use network::network_known;
+pub use place::{phone_country, target_places};
 pub use risk::{
-    assess_risk, AgencyFacts, OfficerFacts, OtherAgencyRequest, Place, RiskAssessment, RiskCode,
-    RiskLevel, RiskPolicy, RiskReason, RiskSignals, RiskWeights, Weight,
+    assess_risk, same_target_reason, AgencyFacts, OfficerFacts, OtherAgencyRequest, Place,
+    RiskAssessment, RiskCode, RiskLevel, RiskPolicy, RiskReason, RiskSignals, RiskWeights, Weight,
 };
 pub use suspension::{requests_to_flag, RequestParties, Suspended};
 

@@ -179,6 +179,18 @@ pub struct RiskAssessment {
 }
 
 impl RiskAssessment {
+    /// Adds a reason learned after the assessment (a later request from another agency about
+    /// the same target), replacing an earlier reason with the same code, and recomputes the
+    /// score and level with `policy`.
+    pub fn add_reason(&mut self, reason: RiskReason, policy: &RiskPolicy) {
+        let mut reasons: Vec<RiskReason> = std::mem::take(&mut self.reasons)
+            .into_iter()
+            .filter(|r| r.code != reason.code)
+            .collect();
+        reasons.push(reason);
+        *self = finish(reasons, policy);
+    }
+
     /// The reasons no approver can clear.
     pub fn hard_blocks(&self) -> impl Iterator<Item = &RiskReason> {
         self.reasons.iter().filter(|r| r.code.is_hard_block())
@@ -542,12 +554,28 @@ pub fn assess_risk(s: &RiskSignals, policy: &RiskPolicy, now: DateTime<Utc>) -> 
         );
     }
 
+    if let Some(r) = same_target_reason(&s.same_target_requests, &agency.name, e, policy, now) {
+        reasons.push(r);
+    }
+
+    finish(reasons, policy)
+}
+
+/// The reason for other agencies' requests about the same target within the policy's window,
+/// if there are any. Used at intake, and to re-flag an earlier request when a later one about
+/// the same target arrives.
+pub fn same_target_reason(
+    others: &[OtherAgencyRequest],
+    own_agency: &str,
+    emergency: bool,
+    policy: &RiskPolicy,
+    now: DateTime<Utc>,
+) -> Option<RiskReason> {
     let window = Duration::hours(i64::from(policy.same_target_window_hours));
-    let mut recent: Vec<&OtherAgencyRequest> = s
-        .same_target_requests
+    let mut recent: Vec<&OtherAgencyRequest> = others
         .iter()
         .filter(|r| r.received_at <= now && now - r.received_at <= window)
-        .filter(|r| !r.agency.eq_ignore_ascii_case(&agency.name))
+        .filter(|r| !r.agency.eq_ignore_ascii_case(own_agency))
         .collect();
     recent.sort_by_key(|r| std::cmp::Reverse(r.received_at));
     let mut agencies: Vec<&str> = Vec::new();
@@ -562,20 +590,24 @@ pub fn assess_risk(s: &RiskSignals, policy: &RiskPolicy, now: DateTime<Utc>) -> 
             ));
         }
     }
-    if !agencies.is_empty() {
-        add(
-            RiskCode::SameTargetOtherAgencies,
-            w.same_target_other_agencies.pick(e),
-            format!(
-                "{} other agenc{} asked about the same target within {} hours: {}.",
-                agencies.len(),
-                if agencies.len() == 1 { "y" } else { "ies" },
-                policy.same_target_window_hours,
-                listed.join("; ")
-            ),
-        );
+    if agencies.is_empty() {
+        return None;
     }
+    Some(RiskReason {
+        code: RiskCode::SameTargetOtherAgencies,
+        weight: policy.weights.same_target_other_agencies.pick(emergency),
+        text: format!(
+            "{} other agenc{} asked about the same target within {} hours: {}.",
+            agencies.len(),
+            if agencies.len() == 1 { "y" } else { "ies" },
+            policy.same_target_window_hours,
+            listed.join("; ")
+        ),
+    })
+}
 
+/// Score, level and blocks from a list of reasons.
+fn finish(mut reasons: Vec<RiskReason>, policy: &RiskPolicy) -> RiskAssessment {
     reasons.sort_by_key(|r| (std::cmp::Reverse(r.weight), r.code));
     let score = reasons
         .iter()

@@ -277,9 +277,39 @@ pub(crate) async fn set_agency_status(
     status: AgencyStatus,
 ) -> ApiResult<Agency> {
     caller.require_role(ADMINS, "verifying and suspending agencies")?;
+    // Suspending flags the agency's open requests, and verifying a suspended agency lifts
+    // the suspension and its flags (`crate::verification`).
+    let current = state
+        .store
+        .get_agency(id)
+        .await
+        .map_err(store_error("agency"))?;
+    let verification = state.store.verification();
+    match (current.status, status) {
+        (AgencyStatus::Suspended, AgencyStatus::Suspended) => {}
+        (_, AgencyStatus::Suspended) => {
+            verification
+                .suspend_agency(&caller.actor(), id, "suspended by an admin")
+                .await
+                .map_err(store_error("agency"))?;
+        }
+        (AgencyStatus::Suspended, AgencyStatus::Verified) => {
+            verification
+                .lift_agency_suspension(&caller.actor(), id, "verified again by an admin")
+                .await
+                .map_err(store_error("agency"))?;
+        }
+        _ => {
+            return state
+                .store
+                .set_agency_status(&caller.actor(), id, status)
+                .await
+                .map_err(store_error("agency"))
+        }
+    }
     state
         .store
-        .set_agency_status(&caller.actor(), id, status)
+        .get_agency(id)
         .await
         .map_err(store_error("agency"))
 }

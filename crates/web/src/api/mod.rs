@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod policy;
 pub mod requests;
 pub mod review;
+pub mod verification;
 
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -105,6 +106,14 @@ use crate::AppState;
         emergency::show_on_call,
         emergency::set_on_call,
         emergency::set_settings,
+        verification::show_risk,
+        verification::record_callback,
+        verification::clear_risk,
+        verification::show_directory,
+        verification::set_directory,
+        verification::show_officer,
+        verification::suspend_officer,
+        verification::unsuspend_officer,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -191,6 +200,7 @@ pub fn routes() -> Router<AppState> {
         .route("/policy/explain/{process}", get(policy::explain_process))
         .merge(admin::routes())
         .merge(emergency::routes())
+        .merge(verification::routes())
 }
 
 /// Holds, productions and customer notice (`custody.rs`).

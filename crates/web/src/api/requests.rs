@@ -293,21 +293,22 @@ pub(crate) async fn store_submission(
         intake.intake.return_date,
         &calendar,
     );
-    let submission = state
-        .store
-        .submit_request(
-            &caller.actor(),
-            NewRequest {
-                agency_id,
-                submitted_by: caller.user.id,
-                intake,
-                received_at,
-                respond_by: due,
-                documents,
-                idempotency,
-            },
-        )
-        .await?;
+    // Verification of the requester: the risk assessment is stored in the request's
+    // transaction (`crate::verification`).
+    let submission = crate::verification::submit_verified(
+        state,
+        caller,
+        NewRequest {
+            agency_id,
+            submitted_by: caller.user.id,
+            intake,
+            received_at,
+            respond_by: due,
+            documents,
+            idempotency,
+        },
+    )
+    .await?;
     if matches!(&submission, Submission::Created(r) if r.emergency) {
         // The store queued the first page with the request; deliver it now, not at the next poll.
         state.jobs_waker.notify_one();

@@ -67,6 +67,11 @@ pub struct QueueItem {
     pub respond_by: DateTime<Utc>,
     pub urgency: Urgency,
     pub assignee_id: Option<Uuid>,
+    /// The risk score stored at intake, if any (see `/review/requests/{id}/risk`).
+    pub risk_score: Option<u32>,
+    pub risk_level: Option<custodian_core::verification::RiskLevel>,
+    /// Unresolved flags: `officer_suspended`, `agency_suspended`, `same_target`.
+    pub flags: Vec<String>,
 }
 
 impl QueueItem {
@@ -83,6 +88,9 @@ impl QueueItem {
             received_at: r.received_at,
             respond_by: r.respond_by,
             assignee_id: r.assignee_id,
+            risk_score: None,
+            risk_level: None,
+            flags: Vec::new(),
         }
     }
 }
@@ -190,12 +198,25 @@ pub async fn queue(
     let now = state.clock.now();
     let filter = queue_filter(&caller, &q, now)?;
     let (items, counts) = load_queue(&state, &caller, &filter).await?;
+    let ids: Vec<Uuid> = items.iter().map(|r| r.id).collect();
+    let risks = state.store.verification().risk_summaries(&ids).await?;
     Ok(Json(Queue {
         counts: counts
             .into_iter()
             .map(|(s, n)| (s.as_str().to_string(), n))
             .collect(),
-        items: items.into_iter().map(|r| QueueItem::new(r, now)).collect(),
+        items: items
+            .into_iter()
+            .map(|r| {
+                let mut item = QueueItem::new(r, now);
+                if let Some(x) = risks.iter().find(|x| x.request_id == item.id) {
+                    item.risk_score = Some(x.score);
+                    item.risk_level = Some(x.level);
+                    item.flags = x.flags.clone();
+                }
+                item
+            })
+            .collect(),
     }))
 }
 
@@ -550,6 +571,9 @@ pub(crate) async fn decide_request(
     caller.require_role(REVIEWERS, "deciding requests")?;
     let record = state.store.get_request(Scope::Provider, id).await?;
     let decision = decision.validate(record.process, &record.intake.categories)?;
+    if decision.discloses_anything() {
+        crate::verification::refuse_blocked_disclosure(state, &record).await?;
+    }
     let needs_approval = decision.needs_approval(record.emergency);
     Ok(state
         .store
@@ -606,6 +630,10 @@ pub(crate) async fn approve_request(
         };
         ApiError::new(StatusCode::CONFLICT, code, e.to_string())
     })?;
+    if decision.decision.discloses_anything() {
+        let record = state.store.get_request(Scope::Provider, id).await?;
+        crate::verification::refuse_blocked_disclosure(state, &record).await?;
+    }
     Ok(state.store.approve_decision(&caller.actor(), id).await?)
 }
 

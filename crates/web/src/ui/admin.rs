@@ -384,10 +384,13 @@ pub async fn refuse_registration(
 }
 
 pub struct PersonRow {
+    pub id: String,
     pub name: String,
     pub email: String,
     pub role: String,
     pub active: bool,
+    /// Suspended by an admin (`ui::verification`): cannot serve process.
+    pub suspended: bool,
 }
 
 #[derive(Template)]
@@ -410,6 +413,8 @@ pub(super) struct AgencyPage {
     typed_domain: String,
     /// The agency's age key for productions (`ui::agency_key`).
     pub(super) age_key: super::agency_key::KeyFacts,
+    /// The independent source and directory number (`ui::verification`).
+    pub(super) directory: super::verification::DirectoryFacts,
 }
 
 async fn build_agency(
@@ -424,19 +429,30 @@ async fn build_agency(
         custodian_store::StoreError::NotFound => ApiError::not_found(),
         other => other.into(),
     })?;
-    let people = state
+    let mut people = Vec::new();
+    for u in state
         .store
         .list_users()
         .await?
         .into_iter()
         .filter(|u| u.agency_id == Some(a.id))
-        .map(|u| PersonRow {
+    {
+        let suspended = state
+            .store
+            .verification()
+            .officer_suspension(u.id)
+            .await?
+            .is_some();
+        people.push(PersonRow {
+            id: u.id.to_string(),
             name: u.name,
             email: u.email,
             role: u.role.as_str().replace('_', " "),
             active: u.active,
-        })
-        .collect();
+            suspended,
+        });
+    }
+    let directory = super::verification::DirectoryFacts::of(state, a.id).await?;
     let (status, status_class) = status_badge(a.status);
     let age_key = super::agency_key::KeyFacts::of(
         state,
@@ -447,6 +463,7 @@ async fn build_agency(
     .await?;
     Ok(AgencyPage {
         age_key,
+        directory,
         layout: viewer.layout(&a.name, "/admin"),
         frame,
         id: a.id.to_string(),

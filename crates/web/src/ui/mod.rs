@@ -18,6 +18,7 @@ mod register;
 mod request_page;
 mod review;
 mod signin;
+mod verification;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/notice/{token}", get(notice_page::page))
         .merge(review::routes())
         .merge(custody::routes())
+        .merge(verification::routes())
         .merge(admin::routes())
         .merge(emergency::routes())
         .merge(outbox::routes())
@@ -256,9 +258,10 @@ impl FromRequestParts<AppState> for Viewer {
             SessionStage::SecondFactor => return Err(Refusal::Continue("/signin/second-factor")),
             SessionStage::Enrol => return Err(Refusal::Continue("/signin/enrol")),
         }
-        let caller = Caller::of_user(state, session.user.clone())
+        let mut caller = Caller::of_user(state, session.user.clone())
             .await
             .map_err(Refusal::Error)?;
+        caller.address = crate::verification::address_of(parts);
         let agency_name = match caller.user.agency_id {
             Some(a) => state
                 .store

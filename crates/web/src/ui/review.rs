@@ -151,6 +151,9 @@ pub struct QueueRow {
     pub mark: &'static str,
     pub assignee: String,
     pub assignee_email: String,
+    /// The risk mark: `high`, `medium` or empty, and whether the request is flagged.
+    pub risk: String,
+    pub flagged: bool,
 }
 
 #[derive(Template)]
@@ -299,9 +302,12 @@ async fn build_queue(
     let mut process_options: Vec<(&str, &str)> = vec![("", "Any process")];
     process_options.extend(LegalProcess::ALL.iter().map(|p| (p.as_str(), p.label())));
 
+    let ids: Vec<Uuid> = items.iter().map(|r| r.id).collect();
+    let risks = state.store.verification().risk_summaries(&ids).await?;
     let rows = items
         .into_iter()
         .map(|r| {
+            let risk = risks.iter().find(|x| x.request_id == r.id);
             let (due_class, mark) = due_mark(r.status, r.respond_by, now);
             let assignee = r.assignee_id.and_then(|a| by_id.get(&a).copied());
             QueueRow {
@@ -317,6 +323,12 @@ async fn build_queue(
                 mark,
                 assignee: assignee.map(|u| u.name.clone()).unwrap_or_default(),
                 assignee_email: assignee.map(|u| u.email.clone()).unwrap_or_default(),
+                risk: risk
+                    .map(|x| x.level)
+                    .filter(|l| *l != custodian_core::verification::RiskLevel::Low)
+                    .map(|l| l.as_str().to_string())
+                    .unwrap_or_default(),
+                flagged: risk.is_some_and(|x| !x.flags.is_empty()),
             }
         })
         .collect::<Vec<_>>();
@@ -572,6 +584,8 @@ pub(super) struct ReviewPage {
     pub(super) custody: super::custody::CustodyPanel,
     /// Paging of an emergency (`ui::emergency`).
     pub(super) emergency: Option<super::emergency::EmergencyPanel>,
+    /// Verification of the requester (`ui::verification`).
+    pub(super) verification: super::verification::VerificationPanel,
 }
 
 fn ruling_rows(
@@ -745,6 +759,7 @@ pub(super) async fn build(
     let custody =
         super::custody::panel(state, viewer, &r, decision.as_ref(), &failed, &field).await?;
     let emergency = super::emergency::panel(state, viewer, &r).await?;
+    let verification = super::verification::panel(state, viewer, &r, &failed).await?;
     Ok(ReviewPage {
         layout: viewer.layout(&format!("Review {}", r.number), "/review"),
         due_class,
@@ -823,6 +838,7 @@ pub(super) async fn build(
         },
         custody,
         emergency,
+        verification,
     })
 }
 

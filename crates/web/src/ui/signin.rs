@@ -265,6 +265,9 @@ async fn complete(
     {
         return super::page_error(e.into());
     }
+    if let Err(e) = crate::verification::record_sign_in(state, &s.user, headers).await {
+        return super::page_error(e);
+    }
     match session::issue(state, &s.user, SessionStage::Full, &user_agent(headers)).await {
         Ok(issued) => with_cookie(
             see_other(next.unwrap_or(start_page(s.user.role))),

@@ -350,3 +350,48 @@ fn a_stricter_policy_is_just_data() {
     let a = assess_risk(&s, &policy, now());
     assert_eq!((a.score, a.level), (60, RiskLevel::High));
 }
+
+#[test]
+fn a_later_request_about_the_same_target_reflags_an_earlier_one() {
+    let policy = RiskPolicy::default();
+    let mut earlier = assess(&legitimate_emergency());
+    assert_eq!(earlier.level, RiskLevel::Low);
+    let later = [OtherAgencyRequest {
+        agency: "Shelbyville Police Department".into(),
+        received_at: now(),
+    }];
+    let reason = same_target_reason(
+        &later,
+        "Springfield Police Department",
+        true,
+        &policy,
+        now() + Duration::minutes(5),
+    )
+    .expect("another agency within the window");
+    assert!(reason.text.contains("Shelbyville"), "{}", reason.text);
+    earlier.add_reason(reason.clone(), &policy);
+    assert!(earlier.has(RiskCode::SameTargetOtherAgencies));
+    assert_eq!(earlier.score, 50);
+    assert_eq!(earlier.level, RiskLevel::High);
+    assert!(earlier.blocks_disclosure && !earlier.hard_blocked);
+    // Adding it again replaces it rather than counting it twice.
+    earlier.add_reason(reason, &policy);
+    assert_eq!(earlier.score, 50);
+    // Its own agency, or a request outside the window, does not count.
+    assert!(same_target_reason(
+        &later,
+        "shelbyville police department",
+        true,
+        &policy,
+        now()
+    )
+    .is_none());
+    assert!(same_target_reason(
+        &later,
+        "Springfield Police Department",
+        true,
+        &policy,
+        now() + Duration::hours(25)
+    )
+    .is_none());
+}
