@@ -16,6 +16,8 @@ pub mod jobs;
 mod jobs_sql;
 mod migrate;
 mod model;
+pub mod orders;
+mod orders_sql;
 mod postgres;
 mod report_sql;
 mod sql;
@@ -177,6 +179,8 @@ pub trait Store: Send + Sync + 'static {
     fn admin(&self) -> &dyn AdminStore;
     /// Holiday calendars and deadline reminders (`console_sql.rs`).
     fn deadlines(&self) -> &dyn DeadlineStore;
+    /// The special routes: UK order attestations and foreign order refusals (`orders_sql.rs`).
+    fn orders(&self) -> &dyn orders::OrderStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin;
 pub mod custody;
 pub mod followers;
+pub mod orders;
 pub mod outbox;
 pub mod policy;
 pub mod requests;
@@ -48,6 +49,9 @@ use crate::AppState;
         review::approve,
         review::show_decision,
         review::list_letters,
+        orders::show,
+        orders::attest,
+        orders::refuse,
         followers::list,
         followers::add,
         followers::remove,
@@ -156,6 +160,12 @@ pub fn routes() -> Router<AppState> {
         .route("/review/requests/{id}/redirect", post(review::redirect))
         .route("/review/requests/{id}/decide", post(review::decide))
         .route("/review/requests/{id}/approve", post(review::approve))
+        .route("/requests/{id}/order", get(orders::show))
+        .route(
+            "/review/requests/{id}/attest-us-person",
+            post(orders::attest),
+        )
+        .route("/review/requests/{id}/refuse-order", post(orders::refuse))
         .route(
             "/requests/{id}/followers",
             get(followers::list).post(followers::add),

@@ -11,6 +11,7 @@ mod admin;
 mod agency_key;
 mod custody;
 mod notice_page;
+mod orders;
 mod outbox;
 mod portal;
 mod register;
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/notice/{token}", get(notice_page::page))
         .merge(review::routes())
         .merge(custody::routes())
+        .merge(orders::routes())
         .merge(admin::routes())
         .merge(outbox::routes())
         .merge(agency_key::routes())

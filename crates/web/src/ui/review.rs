@@ -559,6 +559,7 @@ pub(super) struct ReviewPage {
     documents: Vec<DocumentRow>,
     agency: AgencyFacts,
     facts: Vec<(&'static str, String)>,
+    order: Option<super::orders::OrderPanel>,
     rec: Recommendation,
     decision: Option<DecisionFacts>,
     decide_rows: Vec<DecideRow>,
@@ -742,6 +743,7 @@ pub(super) async fn build(
     let mlat_guidance = letters::redirect_to_mlat(&letter_context(&r, &agency.name));
     let custody =
         super::custody::panel(state, viewer, &r, decision.as_ref(), &failed, &field).await?;
+    let order = super::orders::panel(state, viewer, &r, &failed).await?;
     Ok(ReviewPage {
         layout: viewer.layout(&format!("Review {}", r.number), "/review"),
         due_class,
@@ -785,6 +787,7 @@ pub(super) async fn build(
             name: agency.name,
         },
         facts: facts(&r),
+        order,
         decision: decision.as_ref().map(|d| decision_facts(d, viewer, &names)),
         decide_rows,
         illegal_reason,
