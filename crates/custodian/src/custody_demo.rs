@@ -313,6 +313,7 @@ async fn serve(
         ndo_until: ndo,
         judicial_authorisation: false,
         renews: None,
+        order: None,
     }
     .validate()
     .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -470,6 +470,7 @@ pub async fn fill(
     accounts(store).await?;
     crate::custody_demo::fill(store, blobs).await?;
     requests += crate::demo_console::fill(store, blobs, config).await?;
+    requests += crate::routes_demo::fill(store, blobs, config).await?;
     Ok(Some(DemoSummary { logins, requests }))
 }
 
@@ -680,6 +681,7 @@ async fn demo_request(
         },
         judicial_authorisation: process == LegalProcess::Epoc,
         renews: None,
+        order: crate::routes_demo::order_for(process, false),
     };
     let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let pdf = text_pdf(&[

@@ -305,6 +305,7 @@ impl Demo<'_> {
             ndo_until: None,
             judicial_authorisation: false,
             renews: None,
+            order: crate::routes_demo::order_for(process, false),
         };
         let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let pdf = text_pdf(&[

@@ -9,7 +9,7 @@ mod common;
 
 use chrono::{Datelike, Utc};
 use common::custody::{custody_servers, demand_on_jordan, Custodial, JORDAN};
-use common::{api, officer, staff, token_for, PDF};
+use common::{api, officer, signed_in, staff, staff_signed_in, token_for, PDF};
 use custodian_core::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -640,5 +640,182 @@ async fn a_uk_order_discloses_nothing_until_the_us_person_attestation() {
         let letter = answer["letter"]["body"].as_str().unwrap();
         assert!(letter.contains("US-UK DATA ACCESS AGREEMENT"), "{letter}");
         assert!(letter.contains("2523(b)(4)"), "{letter}");
+    }
+}
+
+/// The markup of the element with this id, up to the end of the line it is on.
+fn element<'a>(body: &'a str, id: &str) -> &'a str {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in the page:\n{body}"));
+    let end = body[at..].find('\n').map_or(body.len(), |e| at + e);
+    &body[at..end]
+}
+
+fn epoc_form(csrf: &str, validating: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_string())
+        .text("process", "epoc")
+        .text("issuing_authority", "Staatsanwaltschaft Berlin")
+        .text("issuing_country", "de")
+        .text("received_via", "e_evidence")
+        .text("target_type", "email")
+        .text("target_value", JORDAN)
+        .text("categories", "subscriber")
+        .text("categories", "content")
+        .text("ndo", "none")
+        .text("order_reference", "EPOC-DE-2026-0099")
+        .text("validating_authority", validating.to_string())
+        .text("enforcing_state", "ie")
+        .text("order_emergency", "1")
+        .text("person_resides", "no")
+        .text("enforcing_state_notified", "1")
+        .part(
+            "document",
+            reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("epoc.pdf"),
+        )
+}
+
+#[tokio::test]
+async fn the_pages_serve_show_attest_and_refuse_orders() {
+    for s in servers("routes_pages").await {
+        let web = &s.c.s;
+        // The officer serves an emergency EPOC through the portal's form; a missing judge is
+        // named on the form shown again.
+        let (mut ob, _) = signed_in(web, &web.agency_a, "k.weber").await;
+        let csrf = ob.get("/portal/serve").await.csrf();
+        let bad = ob
+            .post_multipart("/portal/serve", epoc_form(&csrf, ""))
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert!(
+            bad.body.contains("order.validating_authority"),
+            "{}",
+            bad.body
+        );
+        assert!(bad.body.contains("id=\"validating_authority\""));
+        let served = ob
+            .post_multipart("/portal/serve", epoc_form(&csrf, "Amtsgericht Tiergarten"))
+            .await;
+        assert_eq!(served.status, StatusCode::SEE_OTHER, "{}", served.body);
+        let portal_path = served.location.unwrap();
+        let id = portal_path.rsplit('/').next().unwrap().to_string();
+        let page = ob.get(&portal_path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        for needle in [
+            "EPOC-DE-2026-0099",
+            "Amtsgericht Tiergarten",
+            "yes: answer within 8 hours",
+            "Ireland (IE)",
+            "required (Art. 8); made: yes; it may raise grounds for refusal until",
+        ] {
+            assert!(page.body.contains(needle), "{needle} on the officer's page");
+        }
+
+        // The reviewer's page: the clocks in words and the refusal form with the closed list.
+        let (mut rb, _) = staff_signed_in(web, "pat", Role::Reviewer).await;
+        let path = format!("/review/requests/{id}");
+        let review = rb.get(&path).await;
+        assert_eq!(review.status, StatusCode::OK);
+        let clocks = element(&review.body, "order-clocks");
+        assert!(clocks.contains("within 8 hours"), "{clocks}");
+        assert!(clocks.contains("within 96 hours"), "{clocks}");
+        assert!(review.body.contains("value=\"impossible_de_facto\""));
+        assert!(!review.body.contains("value=\"us_person\""));
+        assert!(!review.body.contains("id=\"us-person-attestation\""));
+        let csrf = review.csrf();
+        let refused = rb
+            .post(
+                &format!("{path}/refuse-order"),
+                &[
+                    ("csrf", &csrf),
+                    ("ground", "third_country_law"),
+                    ("details", " "),
+                ],
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert!(refused.body.contains("details:"), "{}", refused.body);
+        let refused = rb
+            .post(
+                &format!("{path}/refuse-order"),
+                &[
+                    ("csrf", &csrf),
+                    ("ground", "third_country_law"),
+                    (
+                        "details",
+                        "Disclosure would breach a court order binding us in Brazil.",
+                    ),
+                    ("data_preserved", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::SEE_OTHER, "{}", refused.body);
+        let review = rb.get(&path).await;
+        let r = element(&review.body, "order-refusal");
+        assert!(r.contains("third country"), "{r}");
+        let page = ob.get(&portal_path).await;
+        assert!(
+            page.body.contains("EPOC-FORM 3"),
+            "the answer on the officer's page"
+        );
+        assert!(page.body.contains("reasoned objection under Art. 17"));
+        assert!(page
+            .body
+            .contains("preserved while the matter is clarified"));
+
+        // A UK order: the page says disclosure is blocked until the attestation form is used.
+        let uk = s.served(&uk_order()).await;
+        let path = format!("/review/requests/{}", uk["id"].as_str().unwrap());
+        let review = rb.get(&path).await;
+        let a = element(&review.body, "us-person-attestation");
+        assert!(a.contains("Disclosure blocked"), "{a}");
+        let attested = rb
+            .post(
+                &format!("{path}/attest-us-person"),
+                &[
+                    ("csrf", &csrf),
+                    ("not_us_person", "yes"),
+                    ("not_located_in_us", "yes"),
+                    ("basis", "The order names a UK national resident in Leeds."),
+                ],
+            )
+            .await;
+        assert_eq!(attested.status, StatusCode::SEE_OTHER, "{}", attested.body);
+        let review = rb.get(&path).await;
+        let a = element(&review.body, "us-person-attestation");
+        assert!(a.contains("Attested"), "{a}");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_has_the_order_endpoints() {
+    for s in servers("routes_openapi").await {
+        let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", s.c.s.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for path in [
+            "/api/v1/requests/{id}/order",
+            "/api/v1/review/requests/{id}/attest-us-person",
+            "/api/v1/review/requests/{id}/refuse-order",
+        ] {
+            assert!(doc["paths"][path].is_object(), "missing {path}");
+        }
+        let grounds = doc["components"]["schemas"]["RefusalGround"]["enum"]
+            .as_array()
+            .unwrap();
+        assert!(grounds.iter().any(|g| g == "data_not_stored"));
+        assert!(
+            doc["components"]["schemas"]["ForeignOrder"]["properties"]["enforcing_state"]
+                .is_object()
+        );
     }
 }

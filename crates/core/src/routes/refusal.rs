@@ -124,8 +124,10 @@ pub struct RefusalFacts<'a> {
     pub process: LegalProcess,
     /// The issuing authority as the order names it.
     pub issuing_authority: &'a str,
+    /// The issuing state in words, e.g. "Germany (DE)".
     pub issuing_state: &'a str,
     pub validating_authority: Option<&'a str>,
+    /// The enforcing state in words, e.g. "Ireland (IE)".
     pub enforcing_state: Option<&'a str>,
     pub reference: &'a str,
     pub received_at: DateTime<Utc>,
@@ -170,7 +172,7 @@ fn epoc_form_3(f: &RefusalFacts<'_>) -> String {
     ));
     s.push_str(&format!(
         "SECTION B: AUTHORITIES\n\
-         Issuing authority: {} ({})\n\
+         Issuing authority: {}, {}\n\
          Validating authority: {}\n\
          Enforcing authority: {}\n\n",
         f.issuing_authority,
@@ -229,7 +231,7 @@ fn cloud_act_objection(f: &RefusalFacts<'_>) -> String {
         "OBJECTION TO AN ORDER UNDER THE US-UK DATA ACCESS AGREEMENT\n\
          Our reference: {number}\n\n\
          Order: reference {reference}, received {received}\n\
-         Issuing authority: {issuer} ({state})\n\
+         Issuing authority: {issuer}, {state}\n\
          Issued or reviewed by: {validating}\n\n\
          Ground: {label}\n\
          Legal basis: {basis}\n\n\

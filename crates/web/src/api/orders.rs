@@ -322,8 +322,9 @@ pub(crate) async fn refuse_request(
         .as_ref()
         .map(|c| c.settings().provider.clone())
         .unwrap_or_else(|| "The provider".to_string());
-    let issuing_state = record.intake.issuing_country.to_string();
-    let enforcing = order.enforcing_state.map(|c| c.to_string());
+    let named = |c: custodian_core::Country| format!("{} ({c})", c.name());
+    let issuing_state = named(record.intake.issuing_country);
+    let enforcing = order.enforcing_state.map(named);
     let letter = refusal::answer(&RefusalFacts {
         number: &record.number,
         process: record.process,
