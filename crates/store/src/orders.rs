@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use custodian_core::routes::{RefusalGround, UsPersonAttestation};
+use custodian_core::routes::{EnforcingStateReply, RefusalGround, UsPersonAttestation};
 use uuid::Uuid;
 
 use crate::{Actor, LetterRecord, Scope, StoreResult};
@@ -29,6 +29,17 @@ pub struct RefusalRecord {
     pub letter_id: Uuid,
     pub refused_by: Uuid,
     pub refused_at: DateTime<Utc>,
+}
+
+/// The enforcing state's reply to the notice of an EU order, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnforcingReplyRecord {
+    pub request_id: Uuid,
+    pub reply: EnforcingStateReply,
+    /// What the enforcing authority said (its ground, its reference), in the reviewer's words.
+    pub note: String,
+    pub recorded_by: Uuid,
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// The special routes' records. Every change appends its audit entry (`request:<id>`, with
@@ -60,4 +71,18 @@ pub trait OrderStore: Send + Sync {
         letter: &str,
     ) -> StoreResult<(RefusalRecord, LetterRecord)>;
     async fn refusal(&self, scope: Scope, request_id: Uuid) -> StoreResult<Option<RefusalRecord>>;
+    /// Records the enforcing state's reply for a request that is still open; a later reply
+    /// replaces the earlier one (both are in the audit log).
+    async fn record_enforcing_reply(
+        &self,
+        actor: &Actor,
+        request_id: Uuid,
+        reply: EnforcingStateReply,
+        note: &str,
+    ) -> StoreResult<EnforcingReplyRecord>;
+    async fn enforcing_reply(
+        &self,
+        scope: Scope,
+        request_id: Uuid,
+    ) -> StoreResult<Option<EnforcingReplyRecord>>;
 }

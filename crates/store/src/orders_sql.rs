@@ -5,7 +5,7 @@ macro_rules! impl_order_store {
     ($store:ident, $db:ident) => {
         mod orders_impl {
             use async_trait::async_trait;
-            use custodian_core::routes::{RefusalGround, UsPersonAttestation};
+            use custodian_core::routes::{EnforcingStateReply, RefusalGround, UsPersonAttestation};
             use custodian_core::RequestStatus;
             use sqlx::Row;
             use uuid::Uuid;
@@ -44,8 +44,93 @@ macro_rules! impl_order_store {
                 })
             }
 
+            fn reply_row(row: &DbRow) -> StoreResult<EnforcingReplyRecord> {
+                Ok(EnforcingReplyRecord {
+                    request_id: row.try_get("request_id")?,
+                    reply: parse_column::<EnforcingStateReply>(
+                        "reply",
+                        &row.try_get::<String, _>("reply")?,
+                    )?,
+                    note: row.try_get("note")?,
+                    recorded_by: row.try_get("recorded_by")?,
+                    recorded_at: row.try_get("recorded_at")?,
+                })
+            }
+
             #[async_trait]
             impl OrderStore for Store {
+                async fn record_enforcing_reply(
+                    &self,
+                    actor: &Actor,
+                    request_id: Uuid,
+                    reply: EnforcingStateReply,
+                    note: &str,
+                ) -> StoreResult<EnforcingReplyRecord> {
+                    let by = actor.user_id().ok_or(StoreError::NotFound)?;
+                    let at = now();
+                    let mut tx = self.writer().begin().await?;
+                    let status = Self::status_in(&mut tx, Scope::Provider, request_id).await?;
+                    if !status.is_open() {
+                        return Err(StoreError::Conflict(format!(
+                            "a request that is {status} takes no reply from the enforcing state"
+                        )));
+                    }
+                    sqlx::query("DELETE FROM order_enforcing_replies WHERE request_id = $1")
+                        .bind(request_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO order_enforcing_replies (request_id, reply, note, \
+                         recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(request_id)
+                    .bind(reply.as_str())
+                    .bind(note)
+                    .bind(by)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::append_audit(
+                        &mut tx,
+                        actor,
+                        AuditEvent::new(
+                            "order.enforcing_state_replied",
+                            format!("request:{request_id}"),
+                            serde_json::json!({
+                                "reply": reply.as_str(),
+                                "note_sha256": $crate::sha256_hex(note.as_bytes()),
+                            }),
+                        ),
+                        at,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(EnforcingReplyRecord {
+                        request_id,
+                        reply,
+                        note: note.to_string(),
+                        recorded_by: by,
+                        recorded_at: at,
+                    })
+                }
+
+                async fn enforcing_reply(
+                    &self,
+                    scope: Scope,
+                    request_id: Uuid,
+                ) -> StoreResult<Option<EnforcingReplyRecord>> {
+                    let row = sqlx::query(
+                        "SELECT e.request_id, e.reply, e.note, e.recorded_by, e.recorded_at \
+                         FROM order_enforcing_replies e JOIN requests r ON r.id = e.request_id \
+                         WHERE e.request_id = $1 AND ($2 IS NULL OR r.agency_id = $2)",
+                    )
+                    .bind(request_id)
+                    .bind(scope.agency())
+                    .fetch_optional(self.reader())
+                    .await?;
+                    row.as_ref().map(reply_row).transpose()
+                }
+
                 async fn attest(
                     &self,
                     actor: &Actor,

@@ -371,6 +371,60 @@ async fn eu_production_order_intake_names_the_field_and_runs_the_clocks() {
         assert_eq!(a["emergency_honoured"], true, "{a}");
         assert_eq!(a["enforcing_state_notice"], true, "{a}");
 
+        // The enforcing state raises a ground for refusal: nothing may be disclosed.
+        s.take(id).await;
+        let reply = format!("/api/v1/review/requests/{id}/enforcing-state");
+        let (st, _) = s
+            .post(
+                &s.officer,
+                &reply,
+                json!({"reply": "grounds_raised", "note": "x"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, err) = s
+            .post(
+                &s.reviewer,
+                &reply,
+                json!({"reply": "grounds_raised", "note": " "}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert!(message(&err).starts_with("note:"), "{err}");
+        let (st, r) = s
+            .post(
+                &s.reviewer,
+                &reply,
+                json!({"reply": "grounds_raised",
+                       "note": "Art. 12(1)(a): immunity of the person concerned; ref. IE-DPP-77"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        let decide = format!("/api/v1/review/requests/{id}/decide");
+        let all = json!({"categories": {"subscriber": {"decision": "disclose"},
+                                        "content": {"decision": "disclose"}},
+                         "illegal_conduct_reason": "Threats made from the account."});
+        let (st, err) = s.post(&s.reviewer, &decide, all.clone()).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{err}");
+        assert_eq!(err["error"]["code"], "enforcing_state_objected");
+        let (_, order) = s
+            .get(&s.officer, &format!("/api/v1/requests/{id}/order"))
+            .await;
+        assert_eq!(order["disclosure_blocked"], true, "{order}");
+        assert_eq!(order["enforcing_state_reply"]["reply"], "grounds_raised");
+        assert!(order["enforcing_state_reply"].get("note").is_none());
+        // Withdrawn: the enforcing state confirms no ground after all; disclosure may proceed.
+        let (st, _) = s
+            .post(
+                &s.reviewer,
+                &reply,
+                json!({"reply": "no_grounds", "note": "Ground withdrawn by IE-DPP on review."}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, dec) = s.post(&s.reviewer, &decide, all).await;
+        assert_eq!(st, StatusCode::OK, "{dec}");
+
         // An ordinary order for subscriber data: 10 days, no notice to the enforcing state.
         let mut d = epoc(&["subscriber"]);
         d["order"]["validating_authority"] = Value::Null;
@@ -387,6 +441,18 @@ async fn eu_production_order_intake_names_the_field_and_runs_the_clocks() {
             false
         );
         assert!(created["order_clocks"]["enforcing_state"]["objection_window_ends"].is_null());
+        let (st, err) = s
+            .post(
+                &s.reviewer,
+                &format!(
+                    "/api/v1/review/requests/{}/enforcing-state",
+                    created["id"].as_str().unwrap()
+                ),
+                json!({"reply": "no_grounds", "note": "x"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CONFLICT, "{err}");
+        assert_eq!(err["error"]["code"], "no_enforcing_state_notice");
     }
 }
 
@@ -723,6 +789,8 @@ async fn the_pages_serve_show_attest_and_refuse_orders() {
         assert!(review.body.contains("value=\"impossible_de_facto\""));
         assert!(!review.body.contains("value=\"us_person\""));
         assert!(!review.body.contains("id=\"us-person-attestation\""));
+        assert!(review.body.contains("Record the enforcing state's reply"));
+        assert!(element(&review.body, "enforcing-state-reply").contains("No reply"));
         let csrf = review.csrf();
         let refused = rb
             .post(
@@ -806,6 +874,7 @@ async fn the_openapi_document_has_the_order_endpoints() {
             "/api/v1/requests/{id}/order",
             "/api/v1/review/requests/{id}/attest-us-person",
             "/api/v1/review/requests/{id}/refuse-order",
+            "/api/v1/review/requests/{id}/enforcing-state",
         ] {
             assert!(doc["paths"][path].is_object(), "missing {path}");
         }

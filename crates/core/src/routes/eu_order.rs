@@ -46,6 +46,36 @@ pub const ANSWER_HOURS_EMERGENCY: i64 = 8;
 pub const PRESERVE_DAYS: i64 = 60;
 pub const EXTENSION_DAYS: i64 = 30;
 
+crate::named_enum! {
+    /// What the enforcing state told the provider about a notified order (Art. 12): that it
+    /// raises no ground for refusal, or that it raised one, after which the provider stops and
+    /// discloses nothing (Art. 12(4), 10(2)).
+    pub enum EnforcingStateReply ("enforcing state reply") {
+        NoGrounds = "no_grounds",
+        GroundsRaised = "grounds_raised",
+    }
+}
+
+impl EnforcingStateReply {
+    pub fn label(self) -> &'static str {
+        match self {
+            EnforcingStateReply::NoGrounds => "confirmed it raises no ground for refusal",
+            EnforcingStateReply::GroundsRaised => {
+                "raised a ground for refusal: the order is not executed"
+            }
+        }
+    }
+}
+
+/// Why nothing may be disclosed under an EU order now, if anything stops it: the enforcing
+/// state raised a ground for refusal.
+pub fn disclosure_stopped(reply: Option<EnforcingStateReply>) -> Option<&'static str> {
+    (reply == Some(EnforcingStateReply::GroundsRaised)).then_some(
+        "the enforcing state raised a ground for refusal (Regulation (EU) 2023/1543, Art. 12): \
+         the order is not executed and nothing is disclosed",
+    )
+}
+
 /// The notice to the enforcing state as the provider records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -299,6 +329,15 @@ mod tests {
         let e = validate_order(Some(order()), LegalProcess::Subpoena, Country::US, CONTENT)
             .unwrap_err();
         assert_eq!(e.field, "order");
+    }
+
+    #[test]
+    fn a_ground_raised_by_the_enforcing_state_stops_disclosure() {
+        assert!(disclosure_stopped(None).is_none());
+        assert!(disclosure_stopped(Some(EnforcingStateReply::NoGrounds)).is_none());
+        assert!(disclosure_stopped(Some(EnforcingStateReply::GroundsRaised))
+            .unwrap()
+            .contains("Art. 12"));
     }
 
     #[test]

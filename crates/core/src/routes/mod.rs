@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Country, FieldError, LegalProcess};
 
 pub use cloud_act::UsPersonAttestation;
-pub use eu_order::{EnforcingStateNotice, OrderClocks};
+pub use eu_order::{EnforcingStateNotice, EnforcingStateReply, OrderClocks};
 pub use refusal::RefusalGround;
 
 /// The fields of an order served under an agreement or a regulation (a UK order under the

@@ -1,6 +1,7 @@
 -- The special routes (issue 6): a reviewer's attestation that a UK order under the US-UK
 -- agreement targets no US person and no one in the United States, and the refusal of a
--- foreign order on a ground of the closed list, with the letter in the Regulation's form.
+-- foreign order on a ground of the closed list, with the letter in the Regulation's form, and
+-- what the enforcing state of an EU order told the provider after the notice (Art. 12).
 
 CREATE TABLE order_attestations (
     request_id          BLOB PRIMARY KEY REFERENCES requests(id),
@@ -18,4 +19,12 @@ CREATE TABLE order_refusals (
     letter_id   BLOB NOT NULL REFERENCES letters(id),
     refused_by  BLOB NOT NULL REFERENCES users(id),
     refused_at  TEXT NOT NULL
+);
+
+CREATE TABLE order_enforcing_replies (
+    request_id  BLOB PRIMARY KEY REFERENCES requests(id),
+    reply       TEXT NOT NULL,
+    note        TEXT NOT NULL,
+    recorded_by BLOB NOT NULL REFERENCES users(id),
+    recorded_at TEXT NOT NULL
 );

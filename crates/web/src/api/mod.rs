@@ -52,6 +52,7 @@ use crate::AppState;
         orders::show,
         orders::attest,
         orders::refuse,
+        orders::enforcing_state,
         followers::list,
         followers::add,
         followers::remove,
@@ -166,6 +167,10 @@ pub fn routes() -> Router<AppState> {
             post(orders::attest),
         )
         .route("/review/requests/{id}/refuse-order", post(orders::refuse))
+        .route(
+            "/review/requests/{id}/enforcing-state",
+            post(orders::enforcing_state),
+        )
         .route(
             "/requests/{id}/followers",
             get(followers::list).post(followers::add),

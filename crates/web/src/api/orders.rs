@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use custodian_core::review::ReviewDecision;
 use custodian_core::routes::refusal::{self, RefusalFacts};
 use custodian_core::routes::{
-    eu_order, ForeignOrder, OrderClocks, RefusalGround, UsPersonAttestation,
+    eu_order, EnforcingStateReply, ForeignOrder, OrderClocks, RefusalGround, UsPersonAttestation,
 };
 use custodian_core::{FieldError, LegalProcess};
-use custodian_store::orders::{AttestationRecord, RefusalRecord};
+use custodian_store::orders::{AttestationRecord, EnforcingReplyRecord, RefusalRecord};
 use custodian_store::{RequestRecord, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -82,6 +82,27 @@ impl RefusalView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct EnforcingReplyView {
+    pub reply: EnforcingStateReply,
+    pub label: String,
+    /// What the enforcing authority said; provider staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl EnforcingReplyView {
+    fn new(r: EnforcingReplyRecord, for_agency: bool) -> Self {
+        EnforcingReplyView {
+            reply: r.reply,
+            label: r.reply.label().to_string(),
+            note: (!for_agency).then_some(r.note),
+            recorded_at: r.recorded_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct GroundView {
     pub ground: RefusalGround,
     pub label: String,
@@ -96,7 +117,10 @@ pub struct OrderView {
     pub clocks: OrderClocks,
     /// A UK order: the reviewer's attestation, once made.
     pub attestation: Option<AttestationView>,
-    /// Disclosure waits for the attestation (a UK order without one).
+    /// What the enforcing state told the provider after the notice (EU production orders).
+    pub enforcing_state_reply: Option<EnforcingReplyView>,
+    /// Nothing may be disclosed now: a UK order without the attestation, or an EU order the
+    /// enforcing state raised a ground against.
     pub disclosure_blocked: bool,
     pub refusal: Option<RefusalView>,
     /// The grounds a reviewer may choose (provider staff only).
@@ -129,9 +153,13 @@ pub(crate) async fn order_view(
     let orders = state.store.orders();
     let attestation = orders.attestation(scope, record.id).await?;
     let refusal = orders.refusal(scope, record.id).await?;
+    let reply = orders.enforcing_reply(scope, record.id).await?;
+    let stopped = eu_order::disclosure_stopped(reply.as_ref().map(|r| r.reply)).is_some();
     Ok(Some(OrderView {
         process: record.process,
-        disclosure_blocked: clocks.us_person_attestation_required && attestation.is_none(),
+        disclosure_blocked: stopped
+            || (clocks.us_person_attestation_required && attestation.is_none()),
+        enforcing_state_reply: reply.map(|r| EnforcingReplyView::new(r, for_agency)),
         order,
         clocks,
         attestation: attestation.map(|a| AttestationView::new(a, for_agency)),
@@ -184,7 +212,25 @@ pub(crate) async fn check_disclosure(
     record: &RequestRecord,
     decision: &ReviewDecision,
 ) -> ApiResult<()> {
-    if record.process != LegalProcess::CloudActOrder || !decision.discloses_anything() {
+    if !decision.discloses_anything() {
+        return Ok(());
+    }
+    if record.process == LegalProcess::Epoc {
+        let reply = state
+            .store
+            .orders()
+            .enforcing_reply(Scope::Provider, record.id)
+            .await?;
+        if let Some(why) = eu_order::disclosure_stopped(reply.map(|r| r.reply)) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "enforcing_state_objected",
+                why,
+            ));
+        }
+        return Ok(());
+    }
+    if record.process != LegalProcess::CloudActOrder {
         return Ok(());
     }
     if state
@@ -377,4 +423,71 @@ pub async fn refuse(
         refusal: RefusalView::new(refusal, process),
         letter: letter.into(),
     }))
+}
+
+/// The enforcing state's reply, as the reviewer records it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnforcingReply {
+    pub reply: EnforcingStateReply,
+    /// What the enforcing authority said: its ground, its reference.
+    pub note: String,
+}
+
+/// Records the enforcing state's reply to a notified EU production order. The API and the review
+/// page both come here.
+pub(crate) async fn record_reply(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    body: EnforcingReply,
+) -> ApiResult<EnforcingReplyRecord> {
+    caller.require_role(REVIEWERS, "recording the enforcing state's reply")?;
+    let record = state.store.get_request(Scope::Provider, id).await?;
+    let notified = clocks_of(&record)
+        .and_then(|c| c.enforcing_state)
+        .is_some_and(|n| n.required);
+    if record.process != LegalProcess::Epoc || !notified {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_enforcing_state_notice",
+            "only a European Production Order notified to the enforcing state (Art. 8) has a \
+             reply from it",
+        ));
+    }
+    let note = body.note.trim();
+    if note.is_empty() || note.chars().count() > MAX_DETAILS {
+        return Err(FieldError::new("note", format!("1 to {MAX_DETAILS} characters")).into());
+    }
+    Ok(state
+        .store
+        .orders()
+        .record_enforcing_reply(&caller.actor(), id, body.reply, note)
+        .await?)
+}
+
+/// Record what the enforcing state said about a notified EU production order: no ground for
+/// refusal, or a ground raised, after which nothing is disclosed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/review/requests/{id}/enforcing-state",
+    tag = "review",
+    params(("id" = Uuid, Path, description = "Request id")),
+    request_body = EnforcingReply,
+    responses(
+        (status = 200, description = "Recorded", body = EnforcingReplyView),
+        (status = 403, description = "Reviewers only", body = ErrorBody),
+        (status = 404, description = "No such request", body = ErrorBody),
+        (status = 409, description = "No notice to an enforcing state, or no longer open", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it", body = ErrorBody),
+    )
+)]
+pub async fn enforcing_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EnforcingReply>,
+) -> ApiResult<Json<EnforcingReplyView>> {
+    let r = record_reply(&state, &caller, request_id(&id)?, body).await?;
+    Ok(Json(EnforcingReplyView::new(r, false)))
 }

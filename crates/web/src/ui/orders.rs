@@ -7,13 +7,15 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use custodian_core::routes::{RefusalGround, UsPersonAttestation};
+use custodian_core::routes::{eu_order, EnforcingStateReply, RefusalGround, UsPersonAttestation};
 use custodian_core::LegalProcess;
 use custodian_store::{RequestRecord, Scope};
 
 use super::review::{after, Failed};
 use super::{page_error, when, Viewer};
-use crate::api::orders::{attest_request, clocks_of, grounds_for, refuse_request, Refusal};
+use crate::api::orders::{
+    attest_request, clocks_of, grounds_for, record_reply, refuse_request, EnforcingReply, Refusal,
+};
 use crate::api::requests::path_id;
 use crate::api::review::REVIEWERS;
 use crate::error::ApiError;
@@ -24,6 +26,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/review/requests/{id}/attest-us-person", post(attest))
         .route("/review/requests/{id}/refuse-order", post(refuse))
+        .route(
+            "/review/requests/{id}/enforcing-state",
+            post(enforcing_state),
+        )
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -109,6 +115,12 @@ pub struct OrderPanel {
     pub attest_failed: bool,
     pub refuse_failed: bool,
     pub failed_details: String,
+    /// An EU production order notified to the enforcing state: its reply, once recorded.
+    pub notified: bool,
+    pub reply: String,
+    pub reply_note: String,
+    pub can_record_reply: bool,
+    pub reply_failed: bool,
 }
 
 pub(super) async fn panel(
@@ -124,6 +136,10 @@ pub(super) async fn panel(
     let orders = state.store.orders();
     let attestation = orders.attestation(Scope::Provider, r.id).await?;
     let refusal = orders.refusal(Scope::Provider, r.id).await?;
+    let reply = orders.enforcing_reply(Scope::Provider, r.id).await?;
+    let notified =
+        r.process == LegalProcess::Epoc && c.enforcing_state.as_ref().is_some_and(|n| n.required);
+    let stopped = eu_order::disclosure_stopped(reply.as_ref().map(|x| x.reply)).is_some();
     let uk = r.process == LegalProcess::CloudActOrder;
     let chosen = failed
         .form
@@ -152,7 +168,7 @@ pub(super) async fn panel(
             .as_ref()
             .map(|a| a.attestation.basis.clone())
             .unwrap_or_else(|| typed("basis")),
-        disclosure_blocked: uk && attestation.is_none(),
+        disclosure_blocked: stopped || (uk && attestation.is_none()),
         refusal: refusal.map(|f| {
             (
                 f.ground.label().to_string(),
@@ -176,6 +192,24 @@ pub(super) async fn panel(
         } else {
             String::new()
         },
+        notified,
+        reply: reply
+            .as_ref()
+            .map(|x| {
+                format!(
+                    "{}: the enforcing state {}",
+                    when(x.recorded_at),
+                    x.reply.label()
+                )
+            })
+            .unwrap_or_default(),
+        reply_note: match &reply {
+            Some(x) => x.note.clone(),
+            None if failed.action == "reply" => typed("note"),
+            None => String::new(),
+        },
+        can_record_reply: reviewer && notified && r.status.is_open(),
+        reply_failed: failed.action == "reply",
     }))
 }
 
@@ -230,6 +264,37 @@ async fn refuse(
     .await;
     let failed = Failed {
         action: "refuse",
+        text: String::new(),
+        form: form.fields.clone(),
+    };
+    after(&state, &viewer, id, result, failed, None).await
+}
+
+async fn enforcing_state(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: PostedForm,
+) -> Response {
+    let Ok(id) = path_id(&id) else {
+        return page_error(ApiError::not_found());
+    };
+    let result = async {
+        let reply: EnforcingStateReply = form
+            .get("reply")
+            .unwrap_or("")
+            .parse()
+            .map_err(|e: String| custodian_core::FieldError::new("reply", e))?;
+        let body = EnforcingReply {
+            reply,
+            note: form.get("note").unwrap_or("").to_string(),
+        };
+        record_reply(&state, &viewer.caller, id, body).await?;
+        Ok("The enforcing state's reply is recorded.".to_string())
+    }
+    .await;
+    let failed = Failed {
+        action: "reply",
         text: String::new(),
         form: form.fields.clone(),
     };
