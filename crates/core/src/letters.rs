@@ -52,14 +52,15 @@ pub fn redirect_to_mlat(ctx: &LetterContext<'_>) -> String {
          through the US Department of Justice, Office of International Affairs (OIA), which \
          obtains the appropriate US process on your behalf.\n\n\
          Please contact your country's central authority for mutual legal assistance, which \
-         will forward the request to OIA. Where an EU production or preservation order applies, \
+         will forward the request to OIA:\n{oia}\n\nWhere an EU production or preservation order applies, \
          it may be served through the e-Evidence system instead; a UK authority may serve an \
          order under the US-UK CLOUD Act agreement.\n\n\
          If there is a danger of death or serious physical injury, use the emergency request \
          form on the portal.\n\n\
          No data has been disclosed.{}",
         heading(ctx, "Please use the mutual legal assistance route"),
-        SIGNATURE
+        SIGNATURE,
+        oia = crate::routes::foreign_direct::OIA_CONTACT,
     )
 }
 

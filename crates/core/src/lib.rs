@@ -20,6 +20,7 @@ pub mod process;
 pub mod request;
 pub mod review;
 pub mod role;
+pub mod routes;
 pub mod target;
 pub mod verification;
 

@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::routes::ForeignOrder;
 use crate::{Country, DataCategory, FieldError, LegalProcess, ReceivedVia, Target};
 
 /// The attestation an emergency request must carry (18 U.S.C. 2702(b)(8)): a danger of death or
@@ -136,6 +137,10 @@ pub struct RequestIntake {
     /// The emergency request (its number or id) whose legal process this request serves.
     #[serde(default)]
     pub follows_emergency: Option<String>,
+    /// For a UK CLOUD Act order, a European Production Order or a European Preservation
+    /// Order: the order's own fields (required for those, refused for any other process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<ForeignOrder>,
 }
 
 /// A demand that passed intake checks; only this may be stored.
@@ -206,20 +211,20 @@ impl RequestIntake {
                  supervisor_name, supervisor_phone",
             ));
         }
-        match (r.received_via, r.requesting_country) {
-            (ReceivedVia::MlatDoj, None) => {
-                return Err(FieldError::new(
-                    "requesting_country",
-                    "a treaty request from the Department of Justice names the requesting state",
-                ))
-            }
-            (via, Some(_)) if via != ReceivedVia::MlatDoj => {
-                return Err(FieldError::new(
-                    "requesting_country",
-                    "only a treaty request (received_via mlat_doj) has a requesting state",
-                ))
-            }
-            _ => {}
+        crate::routes::treaty::check(r.process, r.received_via, r.requesting_country)?;
+        r.order = crate::routes::validate_order(
+            r.order.take(),
+            r.process,
+            r.issuing_country,
+            &r.categories,
+        )?;
+        if r.process == LegalProcess::Epoc
+            && r.order
+                .as_ref()
+                .is_some_and(|o| o.validating_authority.is_some())
+        {
+            // The certificate names the judge or court that issued or validated it.
+            r.judicial_authorisation = true;
         }
         if let Some(renews) = &r.renews {
             if crate::RequestNumber::parse(renews).is_none() {
@@ -245,7 +250,9 @@ impl RequestIntake {
 
 impl NewLegalRequest {
     pub fn is_emergency(&self) -> bool {
-        self.intake.process == LegalProcess::Emergency || self.intake.emergency.is_some()
+        self.intake.process == LegalProcess::Emergency
+            || self.intake.emergency.is_some()
+            || self.intake.order.as_ref().is_some_and(|o| o.emergency)
     }
 }
 

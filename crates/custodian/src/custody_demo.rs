@@ -314,6 +314,7 @@ async fn serve(
         judicial_authorisation: false,
         renews: None,
         follows_emergency: None,
+        order: None,
     }
     .validate()
     .map_err(|e| anyhow::anyhow!("{e}"))?;

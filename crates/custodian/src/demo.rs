@@ -472,6 +472,7 @@ pub async fn fill(
     requests += crate::demo_console::fill(store, blobs, config).await?;
     requests += crate::demo_emergency::fill(store, blobs, config).await?;
     requests += crate::verification_demo::fill(store, blobs, config).await?;
+    requests += crate::routes_demo::fill(store, blobs, config).await?;
     Ok(Some(DemoSummary { logins, requests }))
 }
 
@@ -683,6 +684,7 @@ async fn demo_request(
         judicial_authorisation: process == LegalProcess::Epoc,
         renews: None,
         follows_emergency: None,
+        order: crate::routes_demo::order_for(process, false),
     };
     let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let pdf = text_pdf(&[

@@ -306,6 +306,7 @@ impl Demo<'_> {
             judicial_authorisation: false,
             renews: None,
             follows_emergency: None,
+            order: crate::routes_demo::order_for(process, false),
         };
         let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let pdf = text_pdf(&[

@@ -116,6 +116,7 @@ pub async fn fill(store: &DynStore, blobs: &Blobs, config: &WebConfig) -> anyhow
         judicial_authorisation: false,
         renews: None,
         follows_emergency: None,
+        order: None,
     }
     .validate()
     .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -13,6 +13,7 @@ mod import_cmd;
 mod policy_cmd;
 mod production_cmd;
 mod report_cmd;
+mod routes_demo;
 mod serve;
 mod verification_demo;
 

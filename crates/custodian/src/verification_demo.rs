@@ -59,6 +59,7 @@ async fn emergency(
         judicial_authorisation: false,
         renews: None,
         follows_emergency: None,
+        order: None,
     };
     let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let pdf = text_pdf(&[

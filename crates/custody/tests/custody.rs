@@ -164,6 +164,8 @@ async fn an_epoc_pr_hold_lasts_60_days_and_extends_by_30() {
         intake["issuing_authority"] = "Staatsanwaltschaft Berlin".into();
         intake["received_via"] = "e_evidence".into();
         intake["categories"] = serde_json::json!(["subscriber"]);
+        intake["order"] =
+            serde_json::json!({"reference": "EPOC-PR-DE-2026-7", "enforcing_state": "IE"});
         let r = w.serve(intake).await;
         let reviewer = Actor::User(w.reviewer.id);
         let hold = w

@@ -19,6 +19,8 @@ mod model;
 pub mod paging;
 mod paging_sql;
 mod policy_in_force;
+pub mod orders;
+mod orders_sql;
 mod postgres;
 mod report_sql;
 mod sql;
@@ -188,6 +190,8 @@ pub trait Store: Send + Sync + 'static {
     /// Verification of the requester: agency sources, risk, call-backs, suspensions
     /// (`verification_sql.rs`).
     fn verification(&self) -> &dyn verification::VerificationStore;
+    /// The special routes: UK order attestations and foreign order refusals (`orders_sql.rs`).
+    fn orders(&self) -> &dyn orders::OrderStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -58,6 +58,11 @@ pub const SQLITE: &[Migration] = &[
         name: "verification",
         sql: include_str!("../migrations/sqlite/0011_verification.sql"),
     },
+    Migration {
+        version: 12,
+        name: "special_routes",
+        sql: include_str!("../migrations/sqlite/0012_special_routes.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -110,6 +115,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         name: "verification",
         sql: include_str!("../migrations/postgres/0011_verification.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "special_routes",
+        sql: include_str!("../migrations/postgres/0012_special_routes.sql"),
     },
 ];
 

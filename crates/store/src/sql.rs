@@ -1261,6 +1261,10 @@ macro_rules! impl_store {
                 self
             }
 
+            fn orders(&self) -> &dyn $crate::orders::OrderStore {
+                self
+            }
+
             async fn checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
                 let rows = sqlx::query(
                     "SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size",

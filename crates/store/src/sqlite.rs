@@ -77,3 +77,4 @@ crate::custody_sql::impl_custody_store!(SqliteStore, Sqlite);
 crate::console_sql::impl_console_store!(SqliteStore, Sqlite);
 crate::paging_sql::impl_paging_store!(SqliteStore, Sqlite);
 crate::verification_sql::impl_verification_store!(SqliteStore, Sqlite);
+crate::orders_sql::impl_order_store!(SqliteStore, Sqlite);

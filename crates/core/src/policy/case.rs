@@ -124,10 +124,23 @@ impl PolicyCase {
             requesting_country: i.requesting_country,
             categories: i.categories.clone(),
             targets: u32::try_from(i.targets.len()).unwrap_or(u32::MAX),
-            emergency: i.emergency.as_ref().map(|a| EmergencyClaim {
-                danger_of_death_or_serious_injury: a.danger_of_death_or_serious_injury,
-                supervisor_contact: a.has_supervisor_contact(),
-            }),
+            emergency: i
+                .emergency
+                .as_ref()
+                .map(|a| EmergencyClaim {
+                    danger_of_death_or_serious_injury: a.danger_of_death_or_serious_injury,
+                    supervisor_contact: a.has_supervisor_contact(),
+                })
+                // An EU production order's issuer declares the emergency in the certificate.
+                .or_else(|| {
+                    i.order
+                        .as_ref()
+                        .filter(|o| o.emergency)
+                        .map(|_| EmergencyClaim {
+                            danger_of_death_or_serious_injury: true,
+                            supervisor_contact: false,
+                        })
+                }),
             ndo_until: i.ndo_until,
             illegal_conduct_indicated: false,
             target_is_us_person: false,

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod custody;
 pub mod emergency;
 pub mod followers;
+pub mod orders;
 pub mod outbox;
 pub mod policy;
 pub mod requests;
@@ -50,6 +51,10 @@ use crate::AppState;
         review::approve,
         review::show_decision,
         review::list_letters,
+        orders::show,
+        orders::attest,
+        orders::refuse,
+        orders::enforcing_state,
         followers::list,
         followers::add,
         followers::remove,
@@ -172,6 +177,16 @@ pub fn routes() -> Router<AppState> {
         .route("/review/requests/{id}/redirect", post(review::redirect))
         .route("/review/requests/{id}/decide", post(review::decide))
         .route("/review/requests/{id}/approve", post(review::approve))
+        .route("/requests/{id}/order", get(orders::show))
+        .route(
+            "/review/requests/{id}/attest-us-person",
+            post(orders::attest),
+        )
+        .route("/review/requests/{id}/refuse-order", post(orders::refuse))
+        .route(
+            "/review/requests/{id}/enforcing-state",
+            post(orders::enforcing_state),
+        )
         .route(
             "/requests/{id}/followers",
             get(followers::list).post(followers::add),

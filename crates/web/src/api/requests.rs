@@ -52,6 +52,13 @@ pub struct RequestView {
     pub return_date: Option<NaiveDate>,
     pub ndo_until: Option<NonDisclosureOrder>,
     pub emergency_attestation: Option<EmergencyAttestation>,
+    /// A UK or EU order's own fields (see `/requests/{id}/order` for its clocks and refusal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<custodian_core::routes::ForeignOrder>,
+    /// The order's clocks: the answer deadline, preservation periods, the enforcing state's
+    /// notice and objection window, the UK attestation requirement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_clocks: Option<custodian_core::routes::OrderClocks>,
     /// Present on a single request; omitted in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<Vec<DocumentView>>,
@@ -83,6 +90,7 @@ impl From<&DocumentRecord> for DocumentView {
 
 impl RequestView {
     pub fn new(r: RequestRecord, with_documents: bool) -> Self {
+        let order_clocks = crate::api::orders::clocks_of(&r);
         let i = r.intake;
         RequestView {
             id: r.id,
@@ -104,6 +112,8 @@ impl RequestView {
             return_date: i.return_date,
             ndo_until: i.ndo_until,
             emergency_attestation: i.emergency,
+            order: i.order,
+            order_clocks,
             documents: with_documents.then(|| r.documents.iter().map(DocumentView::from).collect()),
         }
     }

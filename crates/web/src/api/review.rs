@@ -382,6 +382,13 @@ pub(crate) async fn send_letter(
     let record = state.store.get_request(Scope::Provider, id).await?;
     let agency = state.store.get_agency(record.agency_id).await?;
     let ctx = letter_context(&record, &agency.name);
+    if kind == LetterKind::Redirect {
+        custodian_core::routes::foreign_direct::may_redirect(
+            record.process,
+            record.intake.issuing_country,
+        )
+        .map_err(|m| ApiError::new(StatusCode::CONFLICT, "not_foreign", m))?;
+    }
     let reason = match kind {
         LetterKind::Redirect => None,
         _ => Some(text("text", reason.unwrap_or(""))?),
@@ -574,6 +581,7 @@ pub(crate) async fn decide_request(
     if decision.discloses_anything() {
         crate::verification::refuse_blocked_disclosure(state, &record).await?;
     }
+    crate::api::orders::check_disclosure(state, &record, &decision).await?;
     let needs_approval = decision.needs_approval(record.emergency);
     Ok(state
         .store

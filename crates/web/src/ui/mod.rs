@@ -12,6 +12,7 @@ mod agency_key;
 mod custody;
 mod emergency;
 mod notice_page;
+mod orders;
 mod outbox;
 mod portal;
 mod register;
@@ -82,6 +83,7 @@ pub fn routes() -> Router<AppState> {
         .merge(review::routes())
         .merge(custody::routes())
         .merge(verification::routes())
+        .merge(orders::routes())
         .merge(admin::routes())
         .merge(emergency::routes())
         .merge(outbox::routes())

@@ -197,6 +197,12 @@ pub struct ServeFields {
     pub judicial_authorisation: bool,
     pub renews: String,
     pub follows_emergency: String,
+    pub order_reference: String,
+    pub validating_authority: String,
+    pub enforcing_state: String,
+    pub order_emergency: bool,
+    pub person_resides: String,
+    pub enforcing_state_notified: bool,
     pub emergency_form: bool,
     pub danger: bool,
     pub supervisor_name: String,
@@ -252,12 +258,59 @@ impl ServeFields {
             judicial_authorisation: form.checked("judicial_authorisation"),
             renews: g("renews"),
             follows_emergency: g("follows_emergency"),
+            order_reference: g("order_reference"),
+            validating_authority: g("validating_authority"),
+            enforcing_state: g("enforcing_state"),
+            order_emergency: form.checked("order_emergency"),
+            person_resides: g("person_resides"),
+            enforcing_state_notified: form.checked("enforcing_state_notified"),
             emergency_form: form.checked("emergency_form"),
             danger: form.checked("danger"),
             supervisor_name: g("supervisor_name"),
             supervisor_phone: g("supervisor_phone"),
             narrative: g("narrative"),
         }
+    }
+
+    /// The `order` object of a UK or EU order, from the form's order fields; None for other
+    /// process (the fields are then ignored).
+    fn order_json(&self) -> Option<Value> {
+        let needs = self
+            .process
+            .parse::<LegalProcess>()
+            .is_ok_and(custodian_core::routes::needs_order);
+        if !needs {
+            return None;
+        }
+        let mut o = Map::new();
+        o.insert("reference".into(), json!(self.order_reference));
+        if !self.validating_authority.trim().is_empty() {
+            o.insert(
+                "validating_authority".into(),
+                json!(self.validating_authority),
+            );
+        }
+        if !self.enforcing_state.trim().is_empty() {
+            o.insert(
+                "enforcing_state".into(),
+                json!(self.enforcing_state.trim().to_ascii_uppercase()),
+            );
+        }
+        o.insert("emergency".into(), json!(self.order_emergency));
+        match self.person_resides.as_str() {
+            "yes" => {
+                o.insert("person_resides_in_issuing_state".into(), json!(true));
+            }
+            "no" => {
+                o.insert("person_resides_in_issuing_state".into(), json!(false));
+            }
+            _ => {}
+        }
+        o.insert(
+            "enforcing_state_notified".into(),
+            json!(self.enforcing_state_notified),
+        );
+        Some(Value::Object(o))
     }
 
     /// The API's JSON intake for these values. Blank optional fields are left out; what is
@@ -328,6 +381,9 @@ impl ServeFields {
         }
         opt(&mut m, "renews", &self.renews);
         opt(&mut m, "follows_emergency", &self.follows_emergency);
+        if let Some(order) = self.order_json() {
+            m.insert("order".into(), order);
+        }
         if self.emergency_form || self.process == LegalProcess::Emergency.as_str() {
             let mut e = Map::new();
             e.insert(

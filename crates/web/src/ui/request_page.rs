@@ -94,6 +94,7 @@ pub(super) fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
     if let Some(d) = i.return_date {
         f.push(("Return date", d.to_string()));
     }
+    f.extend(super::orders::order_facts(r));
     f.push((
         "Non-disclosure order",
         match i.ndo_until {

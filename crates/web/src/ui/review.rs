@@ -571,6 +571,7 @@ pub(super) struct ReviewPage {
     documents: Vec<DocumentRow>,
     agency: AgencyFacts,
     facts: Vec<(&'static str, String)>,
+    order: Option<super::orders::OrderPanel>,
     rec: Recommendation,
     decision: Option<DecisionFacts>,
     decide_rows: Vec<DecideRow>,
@@ -760,6 +761,7 @@ pub(super) async fn build(
         super::custody::panel(state, viewer, &r, decision.as_ref(), &failed, &field).await?;
     let emergency = super::emergency::panel(state, viewer, &r).await?;
     let verification = super::verification::panel(state, viewer, &r, &failed).await?;
+    let order = super::orders::panel(state, viewer, &r, &failed).await?;
     Ok(ReviewPage {
         layout: viewer.layout(&format!("Review {}", r.number), "/review"),
         due_class,
@@ -803,6 +805,7 @@ pub(super) async fn build(
             name: agency.name,
         },
         facts: facts(&r),
+        order,
         decision: decision.as_ref().map(|d| decision_facts(d, viewer, &names)),
         decide_rows,
         illegal_reason,
