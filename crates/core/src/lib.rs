@@ -17,9 +17,11 @@ pub mod number;
 pub mod policy;
 pub mod preservation;
 pub mod process;
+pub mod reimbursement;
 pub mod request;
 pub mod review;
 pub mod role;
+pub mod routes;
 pub mod target;
 pub mod verification;
 

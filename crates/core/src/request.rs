@@ -133,6 +133,12 @@ pub struct RequestIntake {
     /// For a preservation: the earlier request it renews (`LE-YYYY-NNNNNN`).
     #[serde(default)]
     pub renews: Option<String>,
+    /// For a device return: the officer's contact details and message for the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_return: Option<crate::routes::device_return::OfficerContact>,
+    /// For a fraud referral: the facts of the fraud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraud: Option<crate::routes::fraud_referral::FraudFacts>,
 }
 
 /// A demand that passed intake checks; only this may be stored.
@@ -218,6 +224,8 @@ impl RequestIntake {
             }
             _ => {}
         }
+        crate::routes::device_return::check_intake(&mut r)?;
+        crate::routes::fraud_referral::check_intake(&mut r)?;
         if let Some(renews) = &r.renews {
             if crate::RequestNumber::parse(renews).is_none() {
                 return Err(FieldError::new(

@@ -313,6 +313,8 @@ async fn serve(
         ndo_until: ndo,
         judicial_authorisation: false,
         renews: None,
+        device_return: None,
+        fraud: None,
     }
     .validate()
     .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -305,6 +305,8 @@ impl Demo<'_> {
             ndo_until: None,
             judicial_authorisation: false,
             renews: None,
+            device_return: None,
+            fraud: None,
         };
         let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let pdf = text_pdf(&[

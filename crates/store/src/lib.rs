@@ -5,6 +5,8 @@
 //! Every state-changing method appends its audit entry in the same transaction as the change.
 
 mod account_sql;
+pub mod billing;
+mod billing_sql;
 mod blob_space;
 mod blobs;
 pub mod clock;
@@ -177,6 +179,8 @@ pub trait Store: Send + Sync + 'static {
     fn admin(&self) -> &dyn AdminStore;
     /// Holiday calendars and deadline reminders (`console_sql.rs`).
     fn deadlines(&self) -> &dyn DeadlineStore;
+    /// Device returns, the fee schedule, time records and invoices (`billing_sql.rs`).
+    fn billing(&self) -> &dyn billing::BillingStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -48,6 +48,11 @@ pub const SQLITE: &[Migration] = &[
         name: "import_batches",
         sql: include_str!("../migrations/sqlite/0009_import_batches.sql"),
     },
+    Migration {
+        version: 13,
+        name: "billing",
+        sql: include_str!("../migrations/sqlite/0013_billing.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -90,6 +95,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 9,
         name: "import_batches",
         sql: include_str!("../migrations/postgres/0009_import_batches.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "billing",
+        sql: include_str!("../migrations/postgres/0013_billing.sql"),
     },
 ];
 

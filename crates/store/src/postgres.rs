@@ -59,3 +59,4 @@ crate::account_sql::impl_account_store!(PgStore, Postgres);
 crate::jobs_sql::impl_jobs_store!(PgStore, Postgres);
 crate::custody_sql::impl_custody_store!(PgStore, Postgres);
 crate::console_sql::impl_console_store!(PgStore, Postgres);
+crate::billing_sql::impl_billing_store!(PgStore, Postgres);

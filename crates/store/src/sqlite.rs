@@ -75,3 +75,4 @@ crate::account_sql::impl_account_store!(SqliteStore, Sqlite);
 crate::jobs_sql::impl_jobs_store!(SqliteStore, Sqlite);
 crate::custody_sql::impl_custody_store!(SqliteStore, Sqlite);
 crate::console_sql::impl_console_store!(SqliteStore, Sqlite);
+crate::billing_sql::impl_billing_store!(SqliteStore, Sqlite);

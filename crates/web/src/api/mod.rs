@@ -2,7 +2,9 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod billing;
 pub mod custody;
+pub mod device_return;
 pub mod followers;
 pub mod outbox;
 pub mod policy;
@@ -98,6 +100,20 @@ use crate::AppState;
         admin::remove_holiday,
         admin::show_policy,
         admin::set_policy,
+        device_return::contact_owner,
+        device_return::show,
+        billing::show_fees,
+        billing::set_fees,
+        billing::log_time,
+        billing::show_billing,
+        billing::burdensome,
+        billing::waiver,
+        billing::issue_invoice,
+        billing::show_invoice,
+        billing::invoice_pdf,
+        billing::list_invoices,
+        billing::mark_paid,
+        billing::mark_unpaid,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -183,6 +199,7 @@ pub fn routes() -> Router<AppState> {
         .merge(custody_routes())
         .route("/policy/explain/{process}", get(policy::explain_process))
         .merge(admin::routes())
+        .merge(billing::routes())
 }
 
 /// Holds, productions and customer notice (`custody.rs`).

@@ -74,6 +74,8 @@ fn tabs(current: &str, admin: bool) -> Vec<Tab> {
         ("/admin/users", "Users and roles"),
         ("/admin/calendars", "Holiday calendars"),
         ("/admin/policy", "Policy profile"),
+        ("/admin/fees", "Fees"),
+        ("/admin/invoices", "Invoices"),
     ];
     // The outbox holds addresses and notice texts: admins only, as in the API (`ui::outbox`).
     if admin {

@@ -9,6 +9,7 @@
 mod account;
 mod admin;
 mod agency_key;
+mod billing;
 mod custody;
 mod notice_page;
 mod outbox;
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/notice/{token}", get(notice_page::page))
         .merge(review::routes())
         .merge(custody::routes())
+        .merge(billing::routes())
         .merge(admin::routes())
         .merge(outbox::routes())
         .merge(agency_key::routes())

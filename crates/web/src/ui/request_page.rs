@@ -47,6 +47,10 @@ struct RequestPage {
     max_followers: usize,
     withdrawable: bool,
     production: Option<crate::api::custody::AgencyProduction>,
+    /// A device return's outcome, in the officer's words.
+    device_return: String,
+    /// The request's invoice, once issued.
+    invoice: Option<crate::api::billing::InvoiceView>,
 }
 
 pub(super) fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
@@ -118,6 +122,22 @@ pub(super) fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
             f.push(("What is happening", n.clone()));
         }
     }
+    if let Some(c) = &i.device_return {
+        f.push((
+            "Contact for the owner",
+            format!("{}, {} ({}, {})", c.name, c.agency, c.phone, c.email),
+        ));
+        f.push(("Message for the owner", c.message.clone()));
+    }
+    if let Some(fr) = &i.fraud {
+        f.push(("Fraud", fr.fraud_type.as_str().replace('_', " ")));
+    }
+    if r.process == custodian_core::LegalProcess::FraudReferral {
+        f.push((
+            "Disclosure",
+            custodian_core::routes::fraud_referral::DISCLOSURE_BASIS.to_string(),
+        ));
+    }
     f
 }
 
@@ -137,6 +157,17 @@ async fn build(
     let followers = list_for(state, scope, id).await?;
     let production = crate::api::custody::production_for(state, scope, id).await?;
     let for_agency = viewer.caller.is_agency();
+    let device_return = store
+        .billing()
+        .device_return(scope, id)
+        .await?
+        .map(|d| d.outcome.officer_message().to_string())
+        .unwrap_or_default();
+    let invoice = store
+        .billing()
+        .invoice_for_request(scope, id)
+        .await?
+        .map(|i| crate::api::billing::InvoiceView::new(i, &r, for_agency));
 
     let (outcome, outcome_note) = match &decision {
         Some(d) if d.is_effective() => (
@@ -169,6 +200,8 @@ async fn build(
         "— (finished)".into()
     };
     Ok(RequestPage {
+        device_return,
+        invoice,
         layout: viewer.layout(&r.number, "/portal"),
         error: error.as_ref().map(|e| e.message.clone()),
         field: error

@@ -570,6 +570,8 @@ pub(super) struct ReviewPage {
     timeline: Vec<(String, String)>,
     /// Preservation, production and customer notice (`ui::custody`).
     pub(super) custody: super::custody::CustodyPanel,
+    /// Device return, fraud referral and costs (`ui::billing`).
+    pub(super) billing: super::billing::BillingPanel,
 }
 
 fn ruling_rows(
@@ -742,6 +744,7 @@ pub(super) async fn build(
     let mlat_guidance = letters::redirect_to_mlat(&letter_context(&r, &agency.name));
     let custody =
         super::custody::panel(state, viewer, &r, decision.as_ref(), &failed, &field).await?;
+    let billing = super::billing::panel(state, viewer, &r).await?;
     Ok(ReviewPage {
         layout: viewer.layout(&format!("Review {}", r.number), "/review"),
         due_class,
@@ -819,6 +822,7 @@ pub(super) async fn build(
             due: due_words(r.status, r.respond_by),
         },
         custody,
+        billing,
     })
 }
 
