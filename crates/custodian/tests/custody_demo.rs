@@ -210,7 +210,10 @@ async fn the_demo_has_holds_a_production_and_notices() {
         .filter_map(|i| i["status"].as_str())
         .collect();
     for s in ["unpaid", "paid", "waived"] {
-        assert!(statuses.contains(&s), "no {s} invoice in the demo: {invoices}");
+        assert!(
+            statuses.contains(&s),
+            "no {s} invoice in the demo: {invoices}"
+        );
     }
     drop(run);
 

@@ -939,3 +939,193 @@ fn assert_pdf(pdf: &[u8], texts: &[&str]) {
         assert!(text.contains(t), "{t} not in the PDF");
     }
 }
+
+#[tokio::test]
+async fn the_pages_carry_out_a_device_return_record_time_invoice_and_take_payments() {
+    for c in custody_servers("billing_pages").await {
+        let p = people(&c).await;
+        let s = &c.s;
+        let (mut reviewer, _) = common::staff_signed_in(s, "quinn", Role::Reviewer).await;
+        let (mut admin, _) = common::staff_signed_in(s, "morgan", Role::Admin).await;
+        let (mut portal, officer_user) = common::signed_in(s, &s.agency_a, "det.page").await;
+        let officer = token_for(&s.store, &officer_user).await;
+
+        // The device return, from the review page's button.
+        let serial = jordans_serial(&c).await;
+        let dr = serve_api(s, &officer, device_return(&serial)).await;
+        let id = dr["id"].as_str().unwrap();
+        let page = reviewer.get(&format!("/review/requests/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("id=\"contact-owner\""), "{}", page.body);
+        assert!(page.body.contains("Det. Ana Alvarez"));
+        let done = reviewer
+            .post(
+                &format!("/review/requests/{id}/device-return"),
+                &[("csrf", &page.csrf())],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        let page = reviewer.get(&format!("/review/requests/{id}")).await;
+        assert!(page.body.contains("id=\"device-return-outcome\""));
+        assert!(!page.body.contains("id=\"contact-owner\""), "done once");
+        let mine = portal.get(&format!("/portal/requests/{id}")).await;
+        assert_eq!(mine.status, StatusCode::OK);
+        assert!(mine.body.contains("The owner of the device was contacted"));
+        for secret in jordans_identity(&c).await {
+            assert!(
+                !mine.body.contains(&secret),
+                "the portal page shows {secret}"
+            );
+        }
+
+        // A subpoena: time recorded and marked burdensome through the forms, then invoiced.
+        let sub = serve_api(
+            s,
+            &officer,
+            common::custody::demand_on_jordan("subpoena", &["subscriber"]),
+        )
+        .await;
+        let sid = sub["id"].as_str().unwrap();
+        decide_all(&c, &p, sid, &["subscriber"]).await;
+        let review = format!("/review/requests/{sid}");
+        let page = reviewer.get(&review).await;
+        assert!(page.body.contains("id=\"costs\""));
+        assert!(page.body.contains("45.00 USD"), "the preview shows the fee");
+        let csrf = page.csrf();
+        let bad = reviewer
+            .post(
+                &format!("{review}/time"),
+                &[("csrf", &csrf), ("minutes", "0"), ("note", "x")],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("minutes"));
+        let ok = reviewer
+            .post(
+                &format!("{review}/time"),
+                &[
+                    ("csrf", &csrf),
+                    ("minutes", "90"),
+                    ("note", "collected the orders"),
+                ],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER);
+        let ok = reviewer
+            .post(
+                &format!("{review}/burdensome"),
+                &[
+                    ("csrf", &csrf),
+                    ("burdensome", "yes"),
+                    ("reason", "four accounts"),
+                ],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER);
+        let page = reviewer.get(&review).await;
+        assert_eq!(page.by_id("total-time").as_deref(), Some("1h30"));
+        assert!(
+            page.body.contains("157.50 USD"),
+            "45.00 + 1h30 at 75.00: {}",
+            page.body
+        );
+        let ok = reviewer
+            .post(&format!("{review}/invoice"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER);
+        let page = reviewer.get(&review).await;
+        assert!(page.body.contains("INV-"), "{}", page.body);
+        assert!(!page.body.contains("id=\"issue-invoice\""));
+        let mine = portal.get(&format!("/portal/requests/{sid}")).await;
+        assert_eq!(mine.by_id("invoice-due").as_deref(), Some("157.50 USD"));
+        assert!(mine
+            .body
+            .contains(&format!("/api/v1/requests/{sid}/invoice.pdf")));
+        let pdf = reqwest::Client::new()
+            .get(format!("{}/api/v1/requests/{sid}/invoice.pdf", s.base))
+            .header(reqwest::header::COOKIE, portal.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            pdf.status(),
+            StatusCode::OK,
+            "the portal's link works with the session"
+        );
+        assert_pdf(&pdf.bytes().await.unwrap(), &["157.50 USD"]);
+
+        // The fee schedule page.
+        let fees = admin.get("/admin/fees").await;
+        assert_eq!(fees.status, StatusCode::OK);
+        assert!(fees.body.contains("id=\"default-schedule\""));
+        assert_eq!(fees.input("fee_subpoena").as_deref(), Some("45.00"));
+        let csrf = fees.csrf();
+        let mut form: Vec<(String, String)> = custodian_core::LegalProcess::ALL
+            .iter()
+            .map(|p| {
+                (
+                    format!("fee_{p}"),
+                    fees.input(&format!("fee_{p}")).unwrap_or_default(),
+                )
+            })
+            .collect();
+        form.push(("csrf".into(), csrf.clone()));
+        form.push(("currency".into(), "USD".into()));
+        form.push(("hourly".into(), "abc".into()));
+        let borrowed: Vec<(&str, &str)> =
+            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let bad = admin.post("/admin/fees", &borrowed).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("hourly"));
+        for (k, v) in form.iter_mut() {
+            if k == "hourly" {
+                *v = "80".into();
+            }
+            if k == "fee_subpoena" {
+                *v = "50".into();
+            }
+        }
+        let borrowed: Vec<(&str, &str)> =
+            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let ok = admin.post("/admin/fees", &borrowed).await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        let fees = admin.get("/admin/fees").await;
+        assert!(!fees.body.contains("id=\"default-schedule\""));
+        assert_eq!(fees.input("fee_subpoena").as_deref(), Some("50.00"));
+        assert_eq!(fees.input("hourly").as_deref(), Some("80.00"));
+        assert_eq!(fees.input("fee_search_warrant").as_deref(), Some("245.00"));
+
+        // The invoices page: the unpaid one, marked paid there.
+        let (_, inv) = call(
+            &c,
+            &p.reviewer,
+            Method::GET,
+            &format!("/api/v1/requests/{sid}/invoice"),
+            None,
+        )
+        .await;
+        let number = inv["number"].as_str().unwrap();
+        let list = admin.get("/admin/invoices?status=unpaid").await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.body.contains(number));
+        let paid = admin
+            .post(
+                &format!("/admin/invoices/{}/paid", inv["id"].as_str().unwrap()),
+                &[
+                    ("csrf", &list.csrf()),
+                    ("paid_on", "2026-01-02"),
+                    ("reference", "CHK 12"),
+                ],
+            )
+            .await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER);
+        let list = admin.get("/admin/invoices?status=paid").await;
+        assert!(list.body.contains(number) && list.body.contains("CHK 12"));
+        let list = admin.get("/admin/invoices?status=unpaid").await;
+        assert!(!list.body.contains(number));
+        assert_eq!(
+            reviewer.get("/admin/invoices").await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+}
