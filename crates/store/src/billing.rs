@@ -82,14 +82,16 @@ pub struct InvoiceRecord {
 #[async_trait]
 pub trait BillingStore: Send + Sync {
     /// Ends a device return: moves the request through decided to closed (as the lifecycle
-    /// allows from where it is), queues the owner's mail if there is one, records the outcome
-    /// and audits it, in one transaction. A second call is a conflict.
+    /// allows from where it is), queues the owner's mail if there is one, sends the agency the
+    /// letter of the outcome, records the outcome and audits it, in one transaction. A second
+    /// call is a conflict.
     async fn record_device_return(
         &self,
         actor: &Actor,
         request_id: Uuid,
         outcome: DeviceReturnOutcome,
         mail: Option<NewMail>,
+        letter: &str,
     ) -> StoreResult<DeviceReturnRecord>;
     /// The outcome of a device return the scope may see, if it has one.
     async fn device_return(

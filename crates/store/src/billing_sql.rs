@@ -180,6 +180,7 @@ macro_rules! impl_billing_store {
                     request_id: Uuid,
                     outcome: DeviceReturnOutcome,
                     mail: Option<NewMail>,
+                    letter: &str,
                 ) -> StoreResult<DeviceReturnRecord> {
                     let decided_by = actor.user_id().ok_or(StoreError::NotFound)?;
                     let at = now();
@@ -219,6 +220,33 @@ macro_rules! impl_billing_store {
                         Some(m) => Some(Self::queue_mail_in(&mut tx, actor, m, at).await?),
                         None => None,
                     };
+                    let letter_id = Uuid::new_v4();
+                    sqlx::query(
+                        "INSERT INTO letters (id, request_id, kind, body, author_id, created_at) \
+                         VALUES ($1, $2, 'device_return', $3, $4, $5)",
+                    )
+                    .bind(letter_id)
+                    .bind(request_id)
+                    .bind(letter)
+                    .bind(decided_by)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::append_audit(
+                        &mut tx,
+                        actor,
+                        AuditEvent::new(
+                            "request.letter_sent",
+                            object(request_id),
+                            serde_json::json!({
+                                "letter": letter_id.to_string(),
+                                "kind": "device_return",
+                                "sha256": $crate::sha256_hex(letter.as_bytes()),
+                            }),
+                        ),
+                        at,
+                    )
+                    .await?;
                     sqlx::query(
                         "INSERT INTO device_returns (request_id, outcome, mail_id, decided_by, \
                          decided_at) VALUES ($1, $2, $3, $4, $5)",

@@ -164,6 +164,19 @@ async fn a_device_return_mails_the_owner_and_tells_the_officer_nothing_more() {
         )
         .await;
         assert_eq!(req["status"], "closed");
+        let (_, letters) = call(
+            &c,
+            &p.officer_a,
+            Method::GET,
+            &format!("/api/v1/requests/{id}/letters"),
+            None,
+        )
+        .await;
+        assert_eq!(letters[0]["kind"], "device_return", "{letters}");
+        assert!(letters[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("was contacted"));
         let audit = c.s.store.audit_entries(0, 10_000).await.unwrap();
         let audit_text: String = audit
             .iter()

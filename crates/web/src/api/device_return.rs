@@ -196,10 +196,15 @@ pub(crate) async fn contact_owner_of(
     } else {
         DeviceReturnOutcome::DeviceNotKnown
     };
+    let agency = state.store.get_agency(record.agency_id).await?;
+    let letter = custodian_core::letters::device_return_outcome(
+        &crate::api::review::letter_context(&record, &agency.name),
+        outcome.officer_message(),
+    );
     let done = state
         .store
         .billing()
-        .record_device_return(&caller.actor(), id, outcome, mail)
+        .record_device_return(&caller.actor(), id, outcome, mail, &letter)
         .await?;
     state.jobs_waker.notify_one();
     Ok(done)
