@@ -1142,3 +1142,67 @@ async fn the_pages_carry_out_a_device_return_record_time_invoice_and_take_paymen
         );
     }
 }
+
+#[tokio::test]
+async fn the_portal_serves_a_device_return_and_a_fraud_referral() {
+    for c in custody_servers("billing_portal_serve").await {
+        let s = &c.s;
+        let (mut portal, _) = common::signed_in(s, &s.agency_a, "det.form").await;
+        let form = |csrf: &str, process: &str, phone: &str| {
+            let f = reqwest::multipart::Form::new()
+                .text("csrf", csrf.to_string())
+                .text("process", process.to_string())
+                .text("issuing_authority", "Springfield Police Department")
+                .text("issuing_country", "us")
+                .text("received_via", "portal")
+                .text("ndo", "none")
+                .part(
+                    "document",
+                    reqwest::multipart::Part::bytes(common::PDF.to_vec()).file_name("form.pdf"),
+                );
+            if process == "device_return" {
+                f.text("target_type", "device_serial")
+                    .text("target_value", "fx00000001")
+                    .text("dr_name", "Det. Form")
+                    .text("dr_agency", "Springfield Police Department")
+                    .text("dr_phone", phone.to_string())
+                    .text("dr_email", "det.form@springfieldpd.gov")
+                    .text("dr_case_reference", "FOUND-7")
+                    .text("dr_message", "Your phone is at our front desk.")
+            } else {
+                f.text("target_type", "order_id")
+                    .text("target_value", "112-0000001-0000002")
+                    .text("categories", "subscriber")
+                    .text("categories", "transactional")
+                    .text("fraud_type", "card_not_present")
+                    .text("fraud_instrument", "MC-5454")
+            }
+        };
+        let csrf = portal.get("/portal/serve").await.csrf();
+        let bad = portal
+            .post_multipart("/portal/serve", form(&csrf, "device_return", ""))
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("device_return.phone"), "{}", bad.body);
+        assert!(
+            bad.body.contains("value=\"Det. Form\""),
+            "what was typed is kept"
+        );
+        let ok = portal
+            .post_multipart(
+                "/portal/serve",
+                form(&csrf, "device_return", "+1 217 555 0199"),
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        let page = portal.get(ok.location.as_deref().unwrap()).await;
+        assert!(page.body.contains("Your phone is at our front desk."));
+        let ok = portal
+            .post_multipart("/portal/serve", form(&csrf, "fraud_referral", ""))
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        let page = portal.get(ok.location.as_deref().unwrap()).await;
+        assert!(page.body.contains("card not present"));
+        assert!(page.body.contains("without legal process"));
+    }
+}

@@ -600,3 +600,84 @@ mod tests {
         assert_eq!(major(24_500), "245.00");
     }
 }
+
+/// The serve form's fields of a device return and a fraud referral (`templates/_serve_special.html`),
+/// as typed.
+#[derive(Debug, Clone, Default)]
+pub struct SpecialRouteFields {
+    pub dr_name: String,
+    pub dr_agency: String,
+    pub dr_phone: String,
+    pub dr_email: String,
+    pub dr_case_reference: String,
+    pub dr_message: String,
+    pub fraud_type: String,
+    pub fraud_instrument: String,
+    pub fraud_order: String,
+    pub fraud_description: String,
+}
+
+impl SpecialRouteFields {
+    pub fn from_form(form: &PostedForm) -> SpecialRouteFields {
+        let g = |k: &str| form.get(k).unwrap_or("").to_string();
+        SpecialRouteFields {
+            dr_name: g("dr_name"),
+            dr_agency: g("dr_agency"),
+            dr_phone: g("dr_phone"),
+            dr_email: g("dr_email"),
+            dr_case_reference: g("dr_case_reference"),
+            dr_message: g("dr_message"),
+            fraud_type: g("fraud_type"),
+            fraud_instrument: g("fraud_instrument"),
+            fraud_order: g("fraud_order"),
+            fraud_description: g("fraud_description"),
+        }
+    }
+
+    /// Adds `device_return` or `fraud` to the API's JSON intake, for the process chosen. What
+    /// is missing is for the API's validation to name.
+    pub fn add_to(&self, m: &mut serde_json::Map<String, serde_json::Value>, process: &str) {
+        use serde_json::json;
+        if process == LegalProcess::DeviceReturn.as_str() {
+            m.insert(
+                "device_return".into(),
+                json!({
+                    "name": self.dr_name,
+                    "agency": self.dr_agency,
+                    "phone": self.dr_phone,
+                    "email": self.dr_email,
+                    "case_reference": self.dr_case_reference,
+                    "message": self.dr_message,
+                }),
+            );
+        }
+        if process == LegalProcess::FraudReferral.as_str() {
+            let mut f = serde_json::Map::new();
+            f.insert("fraud_type".into(), json!(self.fraud_type));
+            for (k, v) in [
+                ("instrument_reference", &self.fraud_instrument),
+                ("order_reference", &self.fraud_order),
+                ("description", &self.fraud_description),
+            ] {
+                if !v.is_empty() {
+                    f.insert(k.into(), json!(v));
+                }
+            }
+            m.insert("fraud".into(), serde_json::Value::Object(f));
+        }
+    }
+
+    /// The fraud types for the form's select: value, words.
+    pub fn fraud_types(&self) -> Vec<(&'static str, String, bool)> {
+        fraud_referral::FraudType::ALL
+            .iter()
+            .map(|t| {
+                (
+                    t.as_str(),
+                    t.as_str().replace('_', " "),
+                    t.as_str() == self.fraud_type,
+                )
+            })
+            .collect()
+    }
+}
