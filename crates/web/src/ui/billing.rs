@@ -181,10 +181,6 @@ pub(super) async fn panel(
     Ok(p)
 }
 
-fn request_path(id: &str) -> Result<Uuid, Response> {
-    crate::api::requests::path_id(id).map_err(page_error)
-}
-
 fn failed(action: &'static str, form: &PostedForm) -> Failed {
     Failed {
         action,
@@ -199,9 +195,8 @@ pub async fn log_time(
     Path(id): Path<String>,
     form: PostedForm,
 ) -> Response {
-    let id = match request_path(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Ok(id) = crate::api::requests::path_id(&id) else {
+        return page_error(ApiError::not_found());
     };
     let result = async {
         let minutes = form
@@ -234,9 +229,8 @@ pub async fn burdensome(
     Path(id): Path<String>,
     form: PostedForm,
 ) -> Response {
-    let id = match request_path(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Ok(id) = crate::api::requests::path_id(&id) else {
+        return page_error(ApiError::not_found());
     };
     let on = form.get("burdensome") == Some("yes");
     let result = billing_api::mark_burdensome(&state, &viewer.caller, id, on, form.get("reason"))
@@ -265,9 +259,8 @@ pub async fn waiver(
     Path(id): Path<String>,
     form: PostedForm,
 ) -> Response {
-    let id = match request_path(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Ok(id) = crate::api::requests::path_id(&id) else {
+        return page_error(ApiError::not_found());
     };
     let result = async {
         let reason: WaiverReason = form
@@ -295,9 +288,8 @@ pub async fn invoice(
     Path(id): Path<String>,
     form: PostedForm,
 ) -> Response {
-    let id = match request_path(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Ok(id) = crate::api::requests::path_id(&id) else {
+        return page_error(ApiError::not_found());
     };
     let result = billing_api::issue(&state, &viewer.caller, id)
         .await
@@ -317,9 +309,8 @@ pub async fn device_return(
     Path(id): Path<String>,
     form: PostedForm,
 ) -> Response {
-    let id = match request_path(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Ok(id) = crate::api::requests::path_id(&id) else {
+        return page_error(ApiError::not_found());
     };
     let result = contact_owner_of(&state, &viewer.caller, id)
         .await
