@@ -28,6 +28,12 @@ fn heading(ctx: &LetterContext<'_>, subject: &str) -> String {
 const SIGNATURE: &str =
     "\n\nLaw Enforcement Response Team\n(sent through Custodian; reply on the request's page)\n";
 
+/// The outcome of a device return (`routes::device_return`): the owner was contacted, or the
+/// device is not known. Nothing about the owner.
+pub fn device_return_outcome(ctx: &LetterContext<'_>, outcome: &str) -> String {
+    format!("{}{outcome}{SIGNATURE}", heading(ctx, "Device return"))
+}
+
 /// A rejection, with the reviewer's reason and how to serve valid process.
 pub fn rejection(ctx: &LetterContext<'_>, reason: &str) -> String {
     format!(

@@ -17,6 +17,7 @@ pub mod number;
 pub mod policy;
 pub mod preservation;
 pub mod process;
+pub mod reimbursement;
 pub mod request;
 pub mod review;
 pub mod role;

@@ -141,6 +141,12 @@ pub struct RequestIntake {
     /// Order: the order's own fields (required for those, refused for any other process).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<ForeignOrder>,
+    /// For a device return: the officer's contact details and message for the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_return: Option<crate::routes::device_return::OfficerContact>,
+    /// For a fraud referral: the facts of the fraud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraud: Option<crate::routes::fraud_referral::FraudFacts>,
 }
 
 /// A demand that passed intake checks; only this may be stored.
@@ -226,6 +232,8 @@ impl RequestIntake {
             // The certificate names the judge or court that issued or validated it.
             r.judicial_authorisation = true;
         }
+        crate::routes::device_return::check_intake(&mut r)?;
+        crate::routes::fraud_referral::check_intake(&mut r)?;
         if let Some(renews) = &r.renews {
             if crate::RequestNumber::parse(renews).is_none() {
                 return Err(FieldError::new(

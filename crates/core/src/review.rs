@@ -58,6 +58,12 @@ impl ReviewDecision {
                     "say why the category is withheld; the agency reads it",
                 ));
             }
+            if ruling.decision == Decision::Disclose && process == LegalProcess::DeviceReturn {
+                return Err(FieldError::new(
+                    field,
+                    "a device return discloses nothing about the owner; contact the owner instead",
+                ));
+            }
             if ruling.decision == Decision::Disclose
                 && category.is_content()
                 && !law_permits_content(process)

@@ -315,6 +315,8 @@ async fn serve(
         renews: None,
         follows_emergency: None,
         order: None,
+        device_return: None,
+        fraud: None,
     }
     .validate()
     .map_err(|e| anyhow::anyhow!("{e}"))?;

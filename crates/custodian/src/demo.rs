@@ -249,6 +249,7 @@ fn categories_for(process: LegalProcess) -> Vec<DataCategory> {
         LegalProcess::PenRegister => vec![Transactional],
         LegalProcess::NationalSecurityLetter => vec![Subscriber],
         LegalProcess::Epoc => vec![Subscriber, Transactional],
+        LegalProcess::DeviceReturn => vec![],
         _ => vec![Subscriber, Transactional],
     }
 }
@@ -469,6 +470,7 @@ pub async fn fill(
     }
     accounts(store).await?;
     crate::custody_demo::fill(store, blobs).await?;
+    crate::billing_demo::fill(store, blobs).await?;
     requests += crate::demo_console::fill(store, blobs, config).await?;
     requests += crate::demo_emergency::fill(store, blobs, config).await?;
     requests += crate::verification_demo::fill(store, blobs, config).await?;
@@ -628,9 +630,12 @@ async fn demo_request(
             "Missing teenager; messages indicate a plan to meet an adult stranger tonight.".into(),
         ),
     });
-    let targets: Vec<Target> = (0..rng.gen_range(1..3))
-        .map(|_| demo_target(rng, process))
-        .collect();
+    let count = if process == LegalProcess::DeviceReturn {
+        1
+    } else {
+        rng.gen_range(1..3)
+    };
+    let targets: Vec<Target> = (0..count).map(|_| demo_target(rng, process)).collect();
     let ndo_until = match rng.gen_range(0..5) {
         0 => Some(NonDisclosureOrder::Indefinite),
         1 | 2 => Some(NonDisclosureOrder::Until(
@@ -685,6 +690,9 @@ async fn demo_request(
         renews: None,
         follows_emergency: None,
         order: crate::routes_demo::order_for(process, false),
+        device_return: (process == LegalProcess::DeviceReturn)
+            .then(|| crate::billing_demo::officer_contact(a.name, a.phone, a.domain)),
+        fraud: (process == LegalProcess::FraudReferral).then(crate::billing_demo::fraud_facts),
     };
     let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let pdf = text_pdf(&[

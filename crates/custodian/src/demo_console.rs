@@ -307,6 +307,8 @@ impl Demo<'_> {
             renews: None,
             follows_emergency: None,
             order: crate::routes_demo::order_for(process, false),
+            device_return: None,
+            fraud: None,
         };
         let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let pdf = text_pdf(&[

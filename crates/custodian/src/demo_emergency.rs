@@ -117,6 +117,8 @@ pub async fn fill(store: &DynStore, blobs: &Blobs, config: &WebConfig) -> anyhow
         renews: None,
         follows_emergency: None,
         order: None,
+        device_return: None,
+        fraud: None,
     }
     .validate()
     .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit_cmd;
+mod billing_demo;
 mod config;
 mod custody_cmd;
 mod custody_demo;

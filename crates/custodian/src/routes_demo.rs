@@ -103,6 +103,8 @@ impl Demo<'_> {
             judicial_authorisation: false,
             renews: None,
             order,
+            device_return: None,
+            fraud: None,
             follows_emergency: None,
         }
         .validate()

@@ -60,6 +60,8 @@ async fn emergency(
         renews: None,
         follows_emergency: None,
         order: None,
+        device_return: None,
+        fraud: None,
     };
     let validated = intake.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let pdf = text_pdf(&[

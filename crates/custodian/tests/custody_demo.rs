@@ -174,6 +174,47 @@ async fn the_demo_has_holds_a_production_and_notices() {
         }
     }
     assert_eq!(scheduled, 1);
+
+    // Device return and invoices (docs/special-routes.md, "In the demo"): the open device
+    // return's serial is in the customer data, so contacting the owner finds them.
+    let queue = get(
+        &base,
+        &reviewer,
+        "/api/v1/review/queue?process=device_return&status=received&limit=500",
+    )
+    .await;
+    let mut found = None;
+    for item in queue["items"].as_array().unwrap() {
+        let id = item["id"].as_str().unwrap();
+        let r = get(&base, &reviewer, &format!("/api/v1/requests/{id}")).await;
+        if r["targets"][0]["value"] == "FX20260042" {
+            found = Some(id.to_string());
+        }
+    }
+    let id = found.expect("the demo's open device return");
+    let done: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/review/requests/{id}/device-return"))
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["outcome"], "owner_contacted", "{done}");
+    let invoices = get(&base, &admin, "/api/v1/admin/invoices").await;
+    let statuses: Vec<&str> = invoices
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["status"].as_str())
+        .collect();
+    for s in ["unpaid", "paid", "waived"] {
+        assert!(
+            statuses.contains(&s),
+            "no {s} invoice in the demo: {invoices}"
+        );
+    }
     drop(run);
 
     let listed = env.run(&["admin", "hold", "list", "--status", "active"]);

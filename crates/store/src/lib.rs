@@ -5,6 +5,8 @@
 //! Every state-changing method appends its audit entry in the same transaction as the change.
 
 mod account_sql;
+pub mod billing;
+mod billing_sql;
 mod blob_space;
 mod blobs;
 pub mod clock;
@@ -192,6 +194,8 @@ pub trait Store: Send + Sync + 'static {
     fn verification(&self) -> &dyn verification::VerificationStore;
     /// The special routes: UK order attestations and foreign order refusals (`orders_sql.rs`).
     fn orders(&self) -> &dyn orders::OrderStore;
+    /// Device returns, the fee schedule, time records and invoices (`billing_sql.rs`).
+    fn billing(&self) -> &dyn billing::BillingStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -63,6 +63,11 @@ pub const SQLITE: &[Migration] = &[
         name: "special_routes",
         sql: include_str!("../migrations/sqlite/0012_special_routes.sql"),
     },
+    Migration {
+        version: 13,
+        name: "billing",
+        sql: include_str!("../migrations/sqlite/0013_billing.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -120,6 +125,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 12,
         name: "special_routes",
         sql: include_str!("../migrations/postgres/0012_special_routes.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "billing",
+        sql: include_str!("../migrations/postgres/0013_billing.sql"),
     },
 ];
 

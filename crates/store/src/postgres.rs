@@ -62,3 +62,4 @@ crate::console_sql::impl_console_store!(PgStore, Postgres);
 crate::paging_sql::impl_paging_store!(PgStore, Postgres);
 crate::verification_sql::impl_verification_store!(PgStore, Postgres);
 crate::orders_sql::impl_order_store!(PgStore, Postgres);
+crate::billing_sql::impl_billing_store!(PgStore, Postgres);

@@ -889,6 +889,14 @@ macro_rules! impl_store {
                 let mut tx = self.writer().begin().await?;
                 Self::move_in(&mut tx, actor, Scope::Provider, id, RequestStatus::Decided, None, at)
                     .await?;
+                // A fraud referral's decision names its route (disclosed without legal process).
+                let process: String = sqlx::query_scalar("SELECT process FROM requests WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let action = custodian_core::routes::fraud_referral::decided_action(
+                    parse_column("process", &process)?,
+                );
                 let json = serde_json::to_string(decision)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query(
@@ -911,7 +919,7 @@ macro_rules! impl_store {
                     &mut tx,
                     actor,
                     AuditEvent::new(
-                        "request.decided",
+                        action,
                         format!("request:{id}"),
                         serde_json::json!({
                             "categories": rulings,
@@ -1262,6 +1270,10 @@ macro_rules! impl_store {
             }
 
             fn orders(&self) -> &dyn $crate::orders::OrderStore {
+                self
+            }
+
+            fn billing(&self) -> &dyn $crate::billing::BillingStore {
                 self
             }
 

@@ -78,3 +78,4 @@ crate::console_sql::impl_console_store!(SqliteStore, Sqlite);
 crate::paging_sql::impl_paging_store!(SqliteStore, Sqlite);
 crate::verification_sql::impl_verification_store!(SqliteStore, Sqlite);
 crate::orders_sql::impl_order_store!(SqliteStore, Sqlite);
+crate::billing_sql::impl_billing_store!(SqliteStore, Sqlite);

@@ -10,11 +10,17 @@
 //! - [`cloud_act`]: orders of UK authorities under the US-UK agreement and the reviewer's
 //!   attestation that the target is not a US person or a person in the United States;
 //! - [`refusal`]: the grounds on which a reviewer may decline to execute such an order, and
-//!   the answer in the Regulation's form.
+//!   the answer in the Regulation's form;
+//! - [`device_return`]: a found device, whose owner the provider contacts for the officer
+//!   without telling the officer who the owner is;
+//! - [`fraud_referral`]: the limited non-content disclosure about a fraudulent payment, made
+//!   without legal process and recorded as such.
 
 pub mod cloud_act;
+pub mod device_return;
 pub mod eu_order;
 pub mod foreign_direct;
+pub mod fraud_referral;
 pub mod refusal;
 pub mod treaty;
 

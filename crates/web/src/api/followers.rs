@@ -213,6 +213,18 @@ pub fn timeline_words(e: &StoredAuditEntry, for_agency: bool) -> Option<String> 
             s("kind").replace('_', " ")
         ),
         "request.decided" => "The provider's legal team decided".to_string(),
+        "request.decided_fraud_referral_without_legal_process" => {
+            "The provider's legal team decided (fraud referral: disclosure without legal process)"
+                .to_string()
+        }
+        "device_return.owner_contacted" => {
+            "The device's owner was contacted and given your contact details".to_string()
+        }
+        "device_return.device_not_known" => "The device is not known to the provider".to_string(),
+        "billing.invoice_issued" => format!("Invoice {} issued", s("invoice")),
+        "billing.invoice_paid" => format!("Invoice {} marked paid", s("invoice")),
+        "billing.invoice_unpaid" => format!("Invoice {} marked unpaid", s("invoice")),
+        "billing.fees_waived" => format!("Fees waived ({})", s("reason").replace('_', " ")),
         "request.decision_approved" => "The decision was approved (second review)".to_string(),
         "request.follower_added" => "A colleague started following".to_string(),
         "request.follower_removed" => "A colleague stopped following".to_string(),

@@ -2,8 +2,10 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod billing;
 pub mod custody;
 pub mod emergency;
+pub mod device_return;
 pub mod followers;
 pub mod orders;
 pub mod outbox;
@@ -119,6 +121,20 @@ use crate::AppState;
         verification::show_officer,
         verification::suspend_officer,
         verification::unsuspend_officer,
+        device_return::contact_owner,
+        device_return::show,
+        billing::show_fees,
+        billing::set_fees,
+        billing::log_time,
+        billing::show_billing,
+        billing::burdensome,
+        billing::waiver,
+        billing::issue_invoice,
+        billing::show_invoice,
+        billing::invoice_pdf,
+        billing::list_invoices,
+        billing::mark_paid,
+        billing::mark_unpaid,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -216,6 +232,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(emergency::routes())
         .merge(verification::routes())
+        .merge(billing::routes())
 }
 
 /// Holds, productions and customer notice (`custody.rs`).

@@ -10,6 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use custodian_core::deadline::respond_by;
 use custodian_core::document::{clean_file_name, is_pdf};
 use custodian_core::request::{DateRange, EmergencyAttestation};
+use custodian_core::routes::device_return::OfficerContact;
+use custodian_core::routes::fraud_referral::FraudFacts;
 use custodian_core::{
     Country, DataCategory, FieldError, LegalProcess, NonDisclosureOrder, ReceivedVia,
     RequestIntake, RequestStatus, Target,
@@ -59,6 +61,15 @@ pub struct RequestView {
     /// notice and objection window, the UK attestation requirement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_clocks: Option<custodian_core::routes::OrderClocks>,
+    /// A device return's contact details for the owner (the officer's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_return: Option<OfficerContact>,
+    /// A fraud referral's facts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraud: Option<FraudFacts>,
+    /// How a disclosure is made when not under legal process: `fraud_referral_without_legal_process`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosure_route: Option<String>,
     /// Present on a single request; omitted in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<Vec<DocumentView>>,
@@ -114,6 +125,10 @@ impl RequestView {
             emergency_attestation: i.emergency,
             order: i.order,
             order_clocks,
+            device_return: i.device_return,
+            fraud: i.fraud,
+            disclosure_route: custodian_core::routes::fraud_referral::disclosure_route(r.process)
+                .map(str::to_string),
             documents: with_documents.then(|| r.documents.iter().map(DocumentView::from).collect()),
         }
     }

@@ -75,6 +75,8 @@ fn tabs(current: &str, admin: bool) -> Vec<Tab> {
         ("/admin/calendars", "Holiday calendars"),
         ("/admin/policy", "Policy profile"),
         ("/admin/on-call", "On-call and paging"),
+        ("/admin/fees", "Fees"),
+        ("/admin/invoices", "Invoices"),
     ];
     // The outbox holds addresses and notice texts: admins only, as in the API (`ui::outbox`).
     if admin {

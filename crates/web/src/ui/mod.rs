@@ -9,6 +9,7 @@
 mod account;
 mod admin;
 mod agency_key;
+mod billing;
 mod custody;
 mod emergency;
 mod notice_page;
@@ -84,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         .merge(custody::routes())
         .merge(verification::routes())
         .merge(orders::routes())
+        .merge(billing::routes())
         .merge(admin::routes())
         .merge(emergency::routes())
         .merge(outbox::routes())

@@ -208,6 +208,8 @@ pub struct ServeFields {
     pub supervisor_name: String,
     pub supervisor_phone: String,
     pub narrative: String,
+    /// Device return and fraud referral (`ui::billing`).
+    pub special: super::billing::SpecialRouteFields,
 }
 
 impl ServeFields {
@@ -269,6 +271,7 @@ impl ServeFields {
             supervisor_name: g("supervisor_name"),
             supervisor_phone: g("supervisor_phone"),
             narrative: g("narrative"),
+            special: super::billing::SpecialRouteFields::from_form(form),
         }
     }
 
@@ -395,6 +398,7 @@ impl ServeFields {
             opt(&mut e, "narrative", &self.narrative);
             m.insert("emergency".into(), Value::Object(e));
         }
+        self.special.add_to(&mut m, &self.process);
         Ok(Value::Object(m))
     }
 

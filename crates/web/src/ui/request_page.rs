@@ -49,6 +49,10 @@ struct RequestPage {
     production: Option<crate::api::custody::AgencyProduction>,
     /// An emergency's acknowledgement and the legal process that must follow (`ui::emergency`).
     emergency: Option<super::emergency::AgencyEmergency>,
+    /// A device return's outcome, in the officer's words.
+    device_return: String,
+    /// The request's invoice, once issued.
+    invoice: Option<crate::api::billing::InvoiceView>,
 }
 
 pub(super) fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
@@ -121,6 +125,22 @@ pub(super) fn facts(r: &RequestRecord) -> Vec<(&'static str, String)> {
             f.push(("What is happening", n.clone()));
         }
     }
+    if let Some(c) = &i.device_return {
+        f.push((
+            "Contact for the owner",
+            format!("{}, {} ({}, {})", c.name, c.agency, c.phone, c.email),
+        ));
+        f.push(("Message for the owner", c.message.clone()));
+    }
+    if let Some(fr) = &i.fraud {
+        f.push(("Fraud", fr.fraud_type.as_str().replace('_', " ")));
+    }
+    if r.process == custodian_core::LegalProcess::FraudReferral {
+        f.push((
+            "Disclosure",
+            custodian_core::routes::fraud_referral::DISCLOSURE_BASIS.to_string(),
+        ));
+    }
     f
 }
 
@@ -141,6 +161,17 @@ async fn build(
     let production = crate::api::custody::production_for(state, scope, id).await?;
     let emergency = super::emergency::agency_panel(state, scope, &r).await?;
     let for_agency = viewer.caller.is_agency();
+    let device_return = store
+        .billing()
+        .device_return(scope, id)
+        .await?
+        .map(|d| d.outcome.officer_message().to_string())
+        .unwrap_or_default();
+    let invoice = store
+        .billing()
+        .invoice_for_request(scope, id)
+        .await?
+        .map(|i| crate::api::billing::InvoiceView::new(i, &r, for_agency));
 
     let (outcome, outcome_note) = match &decision {
         Some(d) if d.is_effective() => (
@@ -173,6 +204,8 @@ async fn build(
         "— (finished)".into()
     };
     Ok(RequestPage {
+        device_return,
+        invoice,
         layout: viewer.layout(&r.number, "/portal"),
         error: error.as_ref().map(|e| e.message.clone()),
         field: error

@@ -587,6 +587,8 @@ pub(super) struct ReviewPage {
     pub(super) emergency: Option<super::emergency::EmergencyPanel>,
     /// Verification of the requester (`ui::verification`).
     pub(super) verification: super::verification::VerificationPanel,
+    /// Device return, fraud referral and costs (`ui::billing`).
+    pub(super) billing: super::billing::BillingPanel,
 }
 
 fn ruling_rows(
@@ -762,6 +764,7 @@ pub(super) async fn build(
     let emergency = super::emergency::panel(state, viewer, &r).await?;
     let verification = super::verification::panel(state, viewer, &r, &failed).await?;
     let order = super::orders::panel(state, viewer, &r, &failed).await?;
+    let billing = super::billing::panel(state, viewer, &r).await?;
     Ok(ReviewPage {
         layout: viewer.layout(&format!("Review {}", r.number), "/review"),
         due_class,
@@ -842,6 +845,7 @@ pub(super) async fn build(
         custody,
         emergency,
         verification,
+        billing,
     })
 }
 
