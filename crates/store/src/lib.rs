@@ -12,6 +12,7 @@ mod console_sql;
 pub mod custody;
 mod custody_sql;
 mod error;
+mod intake_sql;
 pub mod jobs;
 mod jobs_sql;
 mod migrate;

@@ -16,6 +16,7 @@ const AUDIT_LOCK: &str = "SELECT pg_advisory_xact_lock(7273002)";
 
 pub struct PgStore {
     pool: PgPool,
+    intake: crate::intake_sql::IntakeQueue,
 }
 
 impl PgStore {
@@ -32,7 +33,10 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            intake: Default::default(),
+        })
     }
 
     fn writer(&self) -> &PgPool {
@@ -59,3 +63,4 @@ crate::account_sql::impl_account_store!(PgStore, Postgres);
 crate::jobs_sql::impl_jobs_store!(PgStore, Postgres);
 crate::custody_sql::impl_custody_store!(PgStore, Postgres);
 crate::console_sql::impl_console_store!(PgStore, Postgres);
+crate::intake_sql::impl_intake!(PgStore, Postgres);

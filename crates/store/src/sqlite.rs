@@ -17,6 +17,7 @@ use crate::{StoreError, StoreResult};
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    intake: crate::intake_sql::IntakeQueue,
 }
 
 impl SqliteStore {
@@ -48,7 +49,11 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            intake: Default::default(),
+        })
     }
 
     fn writer(&self) -> &SqlitePool {
@@ -75,3 +80,4 @@ crate::account_sql::impl_account_store!(SqliteStore, Sqlite);
 crate::jobs_sql::impl_jobs_store!(SqliteStore, Sqlite);
 crate::custody_sql::impl_custody_store!(SqliteStore, Sqlite);
 crate::console_sql::impl_console_store!(SqliteStore, Sqlite);
+crate::intake_sql::impl_intake!(SqliteStore, Sqlite);
