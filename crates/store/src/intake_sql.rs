@@ -52,7 +52,7 @@ impl IntakeQueue {
         &self,
         pending: Pending,
         start: impl FnOnce(mpsc::UnboundedReceiver<Pending>),
-    ) -> Result<(), Pending> {
+    ) -> Result<(), Box<Pending>> {
         let mut sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
         let pending = match sender.as_ref() {
             Some(s) => match s.send(pending) {
@@ -63,11 +63,11 @@ impl IntakeQueue {
         };
         if tokio::runtime::Handle::try_current().is_err() {
             *sender = None;
-            return Err(pending);
+            return Err(Box::new(pending));
         }
         let (tx, rx) = mpsc::unbounded_channel();
         start(rx);
-        let sent = tx.send(pending).map_err(|back| back.0);
+        let sent = tx.send(pending).map_err(|back| Box::new(back.0));
         *sender = Some(tx);
         sent
     }
