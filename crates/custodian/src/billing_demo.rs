@@ -115,6 +115,7 @@ pub async fn fill(store: &DynStore, blobs: &Blobs) -> anyhow::Result<()> {
                     content_type: "application/pdf".into(),
                 }],
                 idempotency: None,
+                risk: None,
             },
         )
         .await?;

@@ -343,6 +343,7 @@ async fn serve(
                     content_type: "application/pdf".into(),
                 }],
                 idempotency: None,
+                risk: None,
             },
         )
         .await?

@@ -741,6 +741,7 @@ async fn demo_request(
                     content_type: "application/pdf".into(),
                 }],
                 idempotency: None,
+                risk: None,
             },
         )
         .await?;

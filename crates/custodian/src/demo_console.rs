@@ -355,6 +355,7 @@ impl Demo<'_> {
                         content_type: "application/pdf".into(),
                     }],
                     idempotency: None,
+                    risk: None,
                 },
             )
             .await?;

@@ -153,6 +153,7 @@ pub async fn fill(store: &DynStore, blobs: &Blobs, config: &WebConfig) -> anyhow
                     content_type: "application/pdf".into(),
                 }],
                 idempotency: None,
+                risk: None,
             },
         )
         .await?

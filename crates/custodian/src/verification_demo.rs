@@ -80,7 +80,7 @@ async fn emergency(
     )
     .await?;
     let due = respond_by(LegalProcess::Emergency, true, received_at, None, &calendar);
-    let request = NewRequest {
+    let mut request = NewRequest {
         agency_id,
         submitted_by: officer.id,
         intake: validated,
@@ -92,15 +92,16 @@ async fn emergency(
             content_type: "application/pdf".into(),
         }],
         idempotency: None,
+        risk: None,
     };
     let address = address.parse().ok();
     let risk =
         custodian_web::verification::intake_risk(store, officer, &request, address, received_at)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    request.risk = Some(risk);
     let submission = store
-        .verification()
-        .submit_assessed(&Actor::User(officer.id), request, risk)
+        .submit_request(&Actor::User(officer.id), request)
         .await?;
     Ok(match submission {
         Submission::Created(r) | Submission::Replayed(r) => r,

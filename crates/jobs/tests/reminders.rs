@@ -62,6 +62,7 @@ async fn request(
                 respond_by,
                 documents: Vec::new(),
                 idempotency: None,
+                risk: None,
             },
         )
         .await

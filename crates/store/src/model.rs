@@ -157,6 +157,10 @@ pub struct NewRequest {
     pub respond_by: DateTime<Utc>,
     pub documents: Vec<NewDocument>,
     pub idempotency: Option<IdempotencyKey>,
+    /// The requester's risk assessment (`verification`), stored in the request's own
+    /// transaction; `None` where nobody outside the provider asked (imports, the demo's own
+    /// set-up, tests of other things).
+    pub risk: Option<crate::verification::IntakeRisk>,
 }
 
 /// An `Idempotency-Key` header with a digest of the submission it came with, so that the same

@@ -16,6 +16,7 @@ const AUDIT_LOCK: &str = "SELECT pg_advisory_xact_lock(7273002)";
 
 pub struct PgStore {
     pool: PgPool,
+    intake: crate::intake_sql::IntakeQueue,
 }
 
 impl PgStore {
@@ -32,7 +33,10 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            intake: Default::default(),
+        })
     }
 
     fn writer(&self) -> &PgPool {
@@ -63,3 +67,4 @@ crate::paging_sql::impl_paging_store!(PgStore, Postgres);
 crate::verification_sql::impl_verification_store!(PgStore, Postgres);
 crate::orders_sql::impl_order_store!(PgStore, Postgres);
 crate::billing_sql::impl_billing_store!(PgStore, Postgres);
+crate::intake_sql::impl_intake!(PgStore, Postgres);

@@ -683,33 +683,41 @@ macro_rules! impl_report_store {
                     Ok(())
                 }
 
-                /// Hook for `insert_request`: a received request is counted at once.
+                /// Hook for intake (`insert_requests`): received requests are counted at once,
+                /// in the order given, one `report_change` per submitter.
                 pub(crate) async fn report_received(
                     tx: &mut Tx,
-                    actor: &Actor,
-                    id: Uuid,
-                    request: &$crate::NewRequest,
-                    received_at: DateTime<Utc>,
+                    received: &[(&Actor, Uuid, &$crate::NewRequest, DateTime<Utc>)],
                     at: DateTime<Utc>,
                 ) -> StoreResult<()> {
-                    let intake = &request.intake.intake;
-                    let facts = Facts {
-                        received_at,
-                        country: custodian_report::counted_country(intake),
-                        process: intake.process,
-                        category: None,
-                        emergency: request.intake.is_emergency(),
-                        accounts: intake.targets.len() as u64,
-                        outcome: None,
-                        disclosed: None,
-                        none_reason: None,
-                        ndo: intake.ndo_until.is_some(),
-                        notified: false,
-                        responded_at: None,
-                    };
-                    let object = format!("request:{id}");
-                    Self::report_change(tx, actor, vec![(object, "report.counted", None, facts)], at)
-                        .await
+                    type Change = (String, &'static str, Option<(Facts, [u8; 32])>, Facts);
+                    let mut by_actor: Vec<(&Actor, Vec<Change>)> = Vec::new();
+                    for (actor, id, request, received_at) in received {
+                        let intake = &request.intake.intake;
+                        let facts = Facts {
+                            received_at: *received_at,
+                            country: custodian_report::counted_country(intake),
+                            process: intake.process,
+                            category: None,
+                            emergency: request.intake.is_emergency(),
+                            accounts: intake.targets.len() as u64,
+                            outcome: None,
+                            disclosed: None,
+                            none_reason: None,
+                            ndo: intake.ndo_until.is_some(),
+                            notified: false,
+                            responded_at: None,
+                        };
+                        let change = (format!("request:{id}"), "report.counted", None, facts);
+                        match by_actor.iter_mut().find(|(a, _)| a == actor) {
+                            Some((_, changes)) => changes.push(change),
+                            None => by_actor.push((actor, vec![change])),
+                        }
+                    }
+                    for (actor, changes) in by_actor {
+                        Self::report_change(tx, actor, changes, at).await?;
+                    }
+                    Ok(())
                 }
 
                 /// Hook for `transition`: a request that ends without a decision is counted as

@@ -30,7 +30,7 @@ macro_rules! impl_store {
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
         use custodian_audit::AuditEntry;
-        use custodian_core::{AgencyStatus, RequestNumber, RequestStatus};
+        use custodian_core::{AgencyStatus, RequestStatus};
         use sqlx::Row;
         use uuid::Uuid;
 
@@ -288,155 +288,6 @@ macro_rules! impl_store {
                 serde_json::from_str(&response)
                     .map(Some)
                     .map_err(|e| StoreError::Corrupt(format!("idempotent response: {e}")))
-            }
-
-            async fn insert_request(
-                tx: &mut Tx,
-                actor: &Actor,
-                request: &NewRequest,
-            ) -> StoreResult<RequestRecord> {
-                let at = now();
-                let received_at = custodian_audit::AuditEntry::truncate_time(request.received_at);
-                let respond_by = custodian_audit::AuditEntry::truncate_time(request.respond_by);
-                let year = chrono::Datelike::year(&received_at);
-                let sequence: i64 = sqlx::query_scalar(
-                    "INSERT INTO request_counters (year, last) VALUES ($1, 1) \
-                     ON CONFLICT (year) DO UPDATE SET last = request_counters.last + 1 \
-                     RETURNING last",
-                )
-                .bind(year)
-                .fetch_one(&mut **tx)
-                .await?;
-                let number = RequestNumber::new(year, u32::try_from(sequence).unwrap_or(u32::MAX));
-                let id = Uuid::new_v4();
-                let intake = &request.intake.intake;
-                let intake_json = serde_json::to_string(intake)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let status = RequestStatus::Received;
-                sqlx::query(
-                    "INSERT INTO requests (id, number, agency_id, submitted_by, process, \
-                     issuing_country, emergency, status, received_at, respond_by, updated_at, intake) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(id)
-                .bind(number.to_string())
-                .bind(request.agency_id)
-                .bind(request.submitted_by)
-                .bind(intake.process.as_str())
-                .bind(intake.issuing_country.code())
-                .bind(request.intake.is_emergency())
-                .bind(status.as_str())
-                .bind(received_at)
-                .bind(respond_by)
-                .bind(at)
-                .bind(intake_json)
-                .execute(&mut **tx)
-                .await?;
-                for t in &intake.targets {
-                    sqlx::query(
-                        "INSERT INTO request_targets (request_id, kind, value) VALUES ($1, $2, $3)",
-                    )
-                    .bind(id)
-                    .bind(t.kind.as_str())
-                    .bind(&t.value)
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                let mut documents = Vec::with_capacity(request.documents.len());
-                for d in &request.documents {
-                    let doc = DocumentRecord {
-                        id: Uuid::new_v4(),
-                        request_id: id,
-                        sha256: d.blob.sha256.clone(),
-                        size: d.blob.size,
-                        file_name: d.file_name.clone(),
-                        content_type: d.content_type.clone(),
-                        created_at: at,
-                    };
-                    sqlx::query(
-                        "INSERT INTO documents (id, request_id, sha256, size, file_name, \
-                         content_type, uploaded_by, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(doc.id)
-                    .bind(id)
-                    .bind(&doc.sha256)
-                    .bind(doc.size as i64)
-                    .bind(&doc.file_name)
-                    .bind(&doc.content_type)
-                    .bind(request.submitted_by)
-                    .bind(at)
-                    .execute(&mut **tx)
-                    .await?;
-                    documents.push(doc);
-                }
-                Self::report_received(tx, actor, id, request, received_at, at).await?;
-                // Targets are customer data and stay out of the log; digests of the served
-                // documents tie the entry to exactly what was received.
-                let details = serde_json::json!({
-                    "number": number.to_string(),
-                    "process": intake.process.as_str(),
-                    "agency": request.agency_id.to_string(),
-                    "targets": intake.targets.len(),
-                    "documents": documents.iter().map(|d| d.sha256.clone()).collect::<Vec<_>>(),
-                });
-                Self::append_audit(
-                    tx,
-                    actor,
-                    AuditEvent::new("request.received", format!("request:{id}"), details),
-                    at,
-                )
-                .await?;
-                let record = RequestRecord {
-                    id,
-                    number: number.to_string(),
-                    agency_id: request.agency_id,
-                    submitted_by: request.submitted_by,
-                    status,
-                    process: intake.process,
-                    emergency: request.intake.is_emergency(),
-                    received_at,
-                    respond_by,
-                    updated_at: at,
-                    intake: intake.clone(),
-                    documents,
-                    assignee_id: None,
-                };
-                // An emergency pages the on-call reviewer from this transaction (paging_sql.rs).
-                Self::emergency_intake_in(tx, actor, &record, at).await?;
-                Ok(record)
-            }
-
-            async fn try_submit(
-                &self,
-                actor: &Actor,
-                request: &NewRequest,
-            ) -> StoreResult<Submission> {
-                let mut tx = self.writer().begin().await?;
-                if let Some(key) = &request.idempotency {
-                    if let Some(first) = Self::replay(&mut tx, request.submitted_by, key).await? {
-                        return Ok(Submission::Replayed(first));
-                    }
-                }
-                let record = Self::insert_request(&mut tx, actor, request).await?;
-                if let Some(key) = &request.idempotency {
-                    let response = serde_json::to_string(&record)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    sqlx::query(
-                        "INSERT INTO idempotency_keys (user_id, key, fingerprint, request_id, \
-                         response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(request.submitted_by)
-                    .bind(&key.key)
-                    .bind(&key.fingerprint)
-                    .bind(record.id)
-                    .bind(response)
-                    .bind(record.updated_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(Submission::Created(record))
             }
         }
 
@@ -714,20 +565,8 @@ macro_rules! impl_store {
                 actor: &Actor,
                 request: NewRequest,
             ) -> StoreResult<Submission> {
-                match self.try_submit(actor, &request).await {
-                    // Two submissions with the same key raced: the loser answers with the
-                    // winner's response.
-                    Err(StoreError::Database(e))
-                        if request.idempotency.is_some() && StoreError::is_unique_violation(&e) =>
-                    {
-                        let key = request.idempotency.as_ref().ok_or(StoreError::NotFound)?;
-                        let mut tx = self.writer().begin().await?;
-                        let first = Self::replay(&mut tx, request.submitted_by, key).await?;
-                        tx.rollback().await?;
-                        first.map(Submission::Replayed).ok_or(StoreError::Database(e))
-                    }
-                    other => other,
-                }
+                // Group commit with whatever else is being submitted (`intake_sql.rs`).
+                self.submit_grouped(actor, request).await
             }
 
             async fn get_request(&self, scope: Scope, id: Uuid) -> StoreResult<RequestRecord> {

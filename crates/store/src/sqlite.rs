@@ -17,6 +17,7 @@ use crate::{StoreError, StoreResult};
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    intake: crate::intake_sql::IntakeQueue,
 }
 
 impl SqliteStore {
@@ -48,7 +49,11 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            intake: Default::default(),
+        })
     }
 
     fn writer(&self) -> &SqlitePool {
@@ -79,3 +84,4 @@ crate::paging_sql::impl_paging_store!(SqliteStore, Sqlite);
 crate::verification_sql::impl_verification_store!(SqliteStore, Sqlite);
 crate::orders_sql::impl_order_store!(SqliteStore, Sqlite);
 crate::billing_sql::impl_billing_store!(SqliteStore, Sqlite);
+crate::intake_sql::impl_intake!(SqliteStore, Sqlite);

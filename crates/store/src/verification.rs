@@ -14,7 +14,7 @@ use custodian_core::{RequestStatus, Target};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::{Actor, NewRequest, StoreResult, Submission};
+use crate::{Actor, StoreResult};
 
 /// What or who an admin checked an agency against, and when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -181,15 +181,6 @@ pub trait VerificationStore: Send + Sync {
         targets: &[Target],
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<SameTargetHit>>;
-
-    /// Stores a request with its risk assessment, re-flags earlier requests and records the
-    /// network, in one transaction; an idempotency key seen before returns the first answer.
-    async fn submit_assessed(
-        &self,
-        actor: &Actor,
-        request: NewRequest,
-        risk: IntakeRisk,
-    ) -> StoreResult<Submission>;
 
     async fn risk(&self, request_id: Uuid) -> StoreResult<Option<StoredRisk>>;
     async fn risk_summaries(&self, ids: &[Uuid]) -> StoreResult<Vec<RiskSummary>>;

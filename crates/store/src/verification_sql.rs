@@ -17,7 +17,7 @@ macro_rules! impl_verification_store {
             use $crate::sql::{now, parse_column};
             use $crate::verification::*;
             use $crate::{
-                Actor, AuditEvent, NewRequest, StoreError, StoreResult, Submission,
+                Actor, AuditEvent, RequestRecord, StoreError, StoreResult,
             };
 
             type Store = super::$store;
@@ -246,24 +246,20 @@ macro_rules! impl_verification_store {
                     Ok(())
                 }
 
-                async fn try_submit_assessed(
-                    &self,
+                /// Stores a new request's risk assessment inside the transaction that stores
+                /// the request (`intake_sql.rs`), re-flags the earlier requests it concerns and
+                /// records the network it came from.
+                pub(crate) async fn store_intake_risk(
+                    tx: &mut Tx,
                     actor: &Actor,
-                    request: &NewRequest,
+                    record: &RequestRecord,
                     risk: &IntakeRisk,
-                ) -> StoreResult<Submission> {
-                    let mut tx = self.writer().begin().await?;
-                    if let Some(key) = &request.idempotency {
-                        if let Some(first) = Self::replay(&mut tx, request.submitted_by, key).await? {
-                            return Ok(Submission::Replayed(first));
-                        }
-                    }
-                    let record = Self::insert_request(&mut tx, actor, request).await?;
+                ) -> StoreResult<()> {
                     let at = record.updated_at;
                     let a = &risk.assessment;
-                    Self::write_risk_in(&mut tx, record.id, a, risk.network.as_deref(), at).await?;
+                    Self::write_risk_in(tx, record.id, a, risk.network.as_deref(), at).await?;
                     Self::append_audit(
-                        &mut tx,
+                        tx,
                         actor,
                         AuditEvent::new(
                             "request.risk_assessed",
@@ -279,44 +275,26 @@ macro_rules! impl_verification_store {
                     )
                     .await?;
                     if let Some(text) = &risk.same_target_flag {
-                        Self::flag_in(&mut tx, actor, record.id, flag_kinds::SAME_TARGET, text, at)
-                            .await?;
+                        Self::flag_in(tx, actor, record.id, flag_kinds::SAME_TARGET, text, at).await?;
                     }
                     for r in &risk.reflag {
                         let had: Option<String> = sqlx::query_scalar(
                             "SELECT network FROM request_risk WHERE request_id = $1",
                         )
                         .bind(r.request_id)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut **tx)
                         .await?
                         .flatten();
-                        Self::write_risk_in(&mut tx, r.request_id, &r.assessment, had.as_deref(), at)
+                        Self::write_risk_in(tx, r.request_id, &r.assessment, had.as_deref(), at)
                             .await?;
-                        Self::flag_in(&mut tx, actor, r.request_id, flag_kinds::SAME_TARGET, &r.text, at)
+                        Self::flag_in(tx, actor, r.request_id, flag_kinds::SAME_TARGET, &r.text, at)
                             .await?;
                     }
                     if let Some(n) = &risk.network {
-                        Self::see_network_in(&mut tx, request.submitted_by, n, risk.trust_network, at)
+                        Self::see_network_in(tx, record.submitted_by, n, risk.trust_network, at)
                             .await?;
                     }
-                    if let Some(key) = &request.idempotency {
-                        let response = serde_json::to_string(&record)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                        sqlx::query(
-                            "INSERT INTO idempotency_keys (user_id, key, fingerprint, request_id, \
-                             response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                        )
-                        .bind(request.submitted_by)
-                        .bind(&key.key)
-                        .bind(&key.fingerprint)
-                        .bind(record.id)
-                        .bind(response)
-                        .bind(record.updated_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    tx.commit().await?;
-                    Ok(Submission::Created(record))
+                    Ok(())
                 }
             }
 
@@ -515,29 +493,6 @@ macro_rules! impl_verification_store {
                         }
                     }
                     Ok(out)
-                }
-
-                async fn submit_assessed(
-                    &self,
-                    actor: &Actor,
-                    request: NewRequest,
-                    risk: IntakeRisk,
-                ) -> StoreResult<Submission> {
-                    match self.try_submit_assessed(actor, &request, &risk).await {
-                        // Two submissions with the same key raced: the loser answers with the
-                        // winner's response.
-                        Err(StoreError::Database(e))
-                            if request.idempotency.is_some()
-                                && StoreError::is_unique_violation(&e) =>
-                        {
-                            let key = request.idempotency.as_ref().ok_or(StoreError::NotFound)?;
-                            let mut tx = self.writer().begin().await?;
-                            let first = Self::replay(&mut tx, request.submitted_by, key).await?;
-                            tx.rollback().await?;
-                            first.map(Submission::Replayed).ok_or(StoreError::Database(e))
-                        }
-                        other => other,
-                    }
                 }
 
                 async fn risk(&self, request_id: Uuid) -> StoreResult<Option<StoredRisk>> {

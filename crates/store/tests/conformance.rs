@@ -111,6 +111,7 @@ fn new_request(agency: &Agency, user: &User, key: Option<(&str, &str)>) -> NewRe
             key: k.into(),
             fingerprint: f.into(),
         }),
+        risk: None,
     }
 }
 
@@ -536,6 +537,118 @@ async fn the_audit_log_is_contiguous_and_append_only() {
 }
 
 /// Runs raw SQL against the fixture's database, as someone with direct access would.
+/// Many submissions at once, from two agencies, with idempotency keys (one of them raced):
+/// intake commits them in groups, and every one must still be stored whole, numbered without
+/// gaps, and audited once, in order, under its own submitter.
+#[tokio::test]
+async fn concurrent_submissions_are_stored_numbered_and_audited_each() {
+    for f in backends("intake_batch").await {
+        let s = &f.store;
+        let a = agency(s, "A", "a.gov").await;
+        let b = agency(s, "B", "b.gov").await;
+        let ua = officer(s, &a, "o@a.gov").await;
+        let ub = officer(s, &b, "o@b.gov").await;
+        let before = s.audit_size().await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..60usize {
+            let s = s.clone();
+            let (ag, u) = if i % 2 == 0 {
+                (a.clone(), ua.clone())
+            } else {
+                (b.clone(), ub.clone())
+            };
+            tasks.push(tokio::spawn(async move {
+                let key = match i {
+                    0..=3 => Some(("raced".to_string(), "fp".to_string())),
+                    _ if i % 3 == 0 => Some((format!("k{i}"), format!("fp{i}"))),
+                    _ => None,
+                };
+                let request =
+                    new_request(&ag, &u, key.as_ref().map(|(k, p)| (k.as_str(), p.as_str())));
+                (u.id, s.submit_request(&Actor::User(u.id), request).await)
+            }));
+        }
+        let (mut created_ids, mut raced) = (Vec::new(), HashSet::new());
+        let mut submitter = std::collections::HashMap::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            let (user, outcome) = t.await.unwrap();
+            match outcome.unwrap() {
+                Submission::Created(r) => {
+                    assert_eq!(r.documents.len(), 1, "{}", f.name);
+                    submitter.insert(r.id, user);
+                    if i <= 3 {
+                        raced.insert(r.id);
+                    }
+                    created_ids.push(r);
+                }
+                Submission::Replayed(r) => {
+                    assert!(i <= 3, "{}: only the raced key replays", f.name);
+                    raced.insert(r.id);
+                }
+            }
+        }
+        // The four with key "raced" come from two users (0 and 2 from A, 1 and 3 from B):
+        // one request per user and key.
+        assert_eq!(
+            raced.len(),
+            2,
+            "{}: one request per user for the raced key",
+            f.name
+        );
+        assert_eq!(created_ids.len(), 58, "{}", f.name);
+
+        // Numbers: unique and without gaps.
+        let mut seqs: Vec<u32> = created_ids
+            .iter()
+            .map(|r| r.number.rsplit('-').next().unwrap().parse().unwrap())
+            .collect();
+        seqs.sort();
+        assert_eq!(seqs, (1..=58).collect::<Vec<u32>>(), "{}", f.name);
+
+        // Each is stored with its document, and visible to its own agency only.
+        for r in &created_ids {
+            let got = s
+                .get_request(Scope::Agency(r.agency_id), r.id)
+                .await
+                .unwrap();
+            assert_eq!(&got, r, "{}: stored as answered", f.name);
+        }
+
+        // The log: two entries per request, contiguous, the count before the receipt, each
+        // under the request's submitter, and every leaf as stored.
+        let entries = s.audit_entries(0, 10_000).await.unwrap();
+        assert_eq!(entries.len() as u64, before + 58 * 2, "{}", f.name);
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(e.entry.idx, i as u64, "{}", f.name);
+            assert_eq!(e.entry.leaf_hash(), e.leaf_hash, "{}: entry {i}", f.name);
+        }
+        for r in &created_ids {
+            let object = format!("request:{}", r.id);
+            let of: Vec<&StoredAuditEntry> = entries
+                .iter()
+                .filter(|e| e.entry.object == object)
+                .collect();
+            let actions: Vec<&str> = of.iter().map(|e| e.entry.action.as_str()).collect();
+            assert_eq!(
+                actions,
+                ["report.counted", "request.received"],
+                "{}",
+                f.name
+            );
+            let actor = format!("user:{}", submitter[&r.id]);
+            assert!(of.iter().all(|e| e.entry.actor == actor), "{}", f.name);
+            assert_eq!(
+                of[1].entry.details["number"].as_str(),
+                Some(r.number.as_str()),
+                "{}",
+                f.name
+            );
+        }
+        let counts = s.status_counts().await.unwrap();
+        assert_eq!(counts, vec![(RequestStatus::Received, 58)], "{}", f.name);
+    }
+}
+
 async fn raw_execute(f: &Fixture, sql: &str) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
     if f.name == "sqlite" {

@@ -70,6 +70,7 @@ async fn request(
                 respond_by,
                 documents: Vec::new(),
                 idempotency: None,
+                risk: None,
             },
         )
         .await

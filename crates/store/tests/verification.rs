@@ -54,6 +54,7 @@ fn new_request(officer: &User, target: &str) -> NewRequest {
         respond_by: Utc::now() + chrono::Duration::days(10),
         documents: Vec::new(),
         idempotency: None,
+        risk: None,
     }
 }
 
@@ -61,6 +62,14 @@ fn created(s: Submission) -> RequestRecord {
     match s {
         Submission::Created(r) => r,
         Submission::Replayed(_) => panic!("replayed"),
+    }
+}
+
+/// The request as the web layer hands it to the store: with the risk it assessed.
+fn with_risk(request: NewRequest, risk: IntakeRisk) -> NewRequest {
+    NewRequest {
+        risk: Some(risk),
+        ..request
     }
 }
 
@@ -137,16 +146,18 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
 
         // A first request, stored with its assessment and its (doubted) network.
         let first = created(
-            v.submit_assessed(
+            s.submit_request(
                 &Actor::User(officers[0].id),
-                new_request(&officers[0], "x@example.com"),
-                IntakeRisk {
-                    assessment: assessment(Some(RiskCode::UnusualNetwork), 50),
-                    network: Some("203.0.113.0/24".into()),
-                    trust_network: false,
-                    same_target_flag: None,
-                    reflag: Vec::new(),
-                },
+                with_risk(
+                    new_request(&officers[0], "x@example.com"),
+                    IntakeRisk {
+                        assessment: assessment(Some(RiskCode::UnusualNetwork), 50),
+                        network: Some("203.0.113.0/24".into()),
+                        trust_network: false,
+                        same_target_flag: None,
+                        reflag: Vec::new(),
+                    },
+                ),
             )
             .await
             .unwrap(),
@@ -178,20 +189,22 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
         assert_eq!(hits[0].request_id, first.id);
         assert_eq!(hits[0].agency_name, "Springfield PD");
         let second = created(
-            v.submit_assessed(
+            s.submit_request(
                 &Actor::User(officers[1].id),
-                new_request(&officers[1], "x@example.com"),
-                IntakeRisk {
-                    assessment: assessment(Some(RiskCode::SameTargetOtherAgencies), 30),
-                    network: None,
-                    trust_network: true,
-                    same_target_flag: Some("Springfield PD asked too.".into()),
-                    reflag: vec![Reflag {
-                        request_id: first.id,
-                        assessment: assessment(Some(RiskCode::SameTargetOtherAgencies), 80),
-                        text: "Shelbyville PD asked too.".into(),
-                    }],
-                },
+                with_risk(
+                    new_request(&officers[1], "x@example.com"),
+                    IntakeRisk {
+                        assessment: assessment(Some(RiskCode::SameTargetOtherAgencies), 30),
+                        network: None,
+                        trust_network: true,
+                        same_target_flag: Some("Springfield PD asked too.".into()),
+                        reflag: vec![Reflag {
+                            request_id: first.id,
+                            assessment: assessment(Some(RiskCode::SameTargetOtherAgencies), 80),
+                            text: "Shelbyville PD asked too.".into(),
+                        }],
+                    },
+                ),
             )
             .await
             .unwrap(),

@@ -147,7 +147,7 @@ fn signature_block(request: &NewRequest) -> Option<String> {
 pub(crate) async fn submit_verified(
     state: &AppState,
     caller: &Caller,
-    request: NewRequest,
+    mut request: NewRequest,
 ) -> ApiResult<Submission> {
     let risk = intake_risk(
         &state.store,
@@ -157,11 +157,8 @@ pub(crate) async fn submit_verified(
         Utc::now(),
     )
     .await?;
-    Ok(state
-        .store
-        .verification()
-        .submit_assessed(&caller.actor(), request, risk)
-        .await?)
+    request.risk = Some(risk);
+    Ok(state.store.submit_request(&caller.actor(), request).await?)
 }
 
 /// What intake stores beside `request` from `user`, who called from `address`: the risk

@@ -181,6 +181,7 @@ impl Server {
                     respond_by: now + Duration::days(10),
                     documents: Vec::new(),
                     idempotency: None,
+                    risk: None,
                 },
             )
             .await

@@ -239,6 +239,7 @@ impl World {
                     respond_by: now + Duration::days(10),
                     documents: Vec::new(),
                     idempotency: None,
+                    risk: None,
                 },
             )
             .await

@@ -331,6 +331,7 @@ pub(crate) async fn store_submission(
             respond_by: due,
             documents,
             idempotency,
+            risk: None,
         },
     )
     .await?;

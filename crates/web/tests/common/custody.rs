@@ -149,6 +149,7 @@ impl Custodial {
                     respond_by: at + Duration::days(10),
                     documents: Vec::new(),
                     idempotency: None,
+                    risk: None,
                 },
             )
             .await

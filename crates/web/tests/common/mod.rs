@@ -428,6 +428,7 @@ pub async fn request_due(
                 respond_by,
                 documents: Vec::new(),
                 idempotency: None,
+                risk: None,
             },
         )
         .await
