@@ -118,7 +118,10 @@ pub fn on_call_at(
 ) -> Option<&OnCallEntry> {
     rota.iter()
         .filter(|e| e.tier == tier)
-        .find(|e| e.window.map_or(true, |w| w.contains(at)))
+        .find(|e| match e.window {
+            None => true,
+            Some(w) => w.contains(at),
+        })
 }
 
 /// The paging settings. The webhook secret is here for the job that signs; the API shows only

@@ -605,7 +605,7 @@ macro_rules! impl_paging_store {
 
                     let primary = on_call_at(&rota, OnCallTier::Primary, now);
                     let secondary = on_call_at(&rota, OnCallTier::Secondary, now)
-                        .filter(|s| primary.map_or(true, |p| p.user_id != s.user_id));
+                        .filter(|s| !primary.is_some_and(|p| p.user_id == s.user_id));
                     let mut paged: Vec<(&str, &OnCallEntry)> = Vec::new();
                     if let Some(p) = primary {
                         paged.push(("primary", p));

@@ -394,6 +394,37 @@ async fn an_emergency_pages_the_primary_at_once_signed_and_without_customer_data
         assert!(common::audit_actions(&p.s.store)
             .await
             .contains(&"emergency.paged".to_string()));
+
+        // The portal's emergency form pages the same way.
+        let mut officer = Browser::for_server(&p.s);
+        officer.enrol(&p.officer_a.email).await;
+        let form = officer.get("/portal/emergency").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let posted = officer
+            .post_multipart(
+                "/portal/serve",
+                common::serve_form(&form.csrf(), "emergency", TARGET)
+                    .text("emergency_form", "1")
+                    .text("danger", "1")
+                    .text("supervisor_name", SUPERVISOR)
+                    .text("supervisor_phone", SUPERVISOR_PHONE),
+            )
+            .await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+        let portal_id = posted
+            .location
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        until("the portal emergency's page", || {
+            p.hook.deliveries().iter().any(|d| {
+                serde_json::from_slice::<Value>(&d.body).unwrap()["request_id"]
+                    == portal_id.as_str()
+            })
+        })
+        .await;
     }
 }
 
