@@ -786,6 +786,7 @@ async fn invoices_fees_waivers_hours_and_payments() {
         });
         let e = serve_api(s, &p.officer_a, e).await;
         let eid = e["id"].as_str().unwrap().to_string();
+        verify_emergency(&c, &p, s.agency_a.id, &eid).await;
         decide_all(&c, &p, &eid, &["subscriber"]).await;
         let (st, inv) = call(
             &c,
@@ -892,6 +893,38 @@ async fn invoices_fees_waivers_hours_and_payments() {
                 "{path} not in the OpenAPI document"
             );
         }
+    }
+}
+
+/// What an emergency needs before anything is disclosed (docs/verification.md): the agency's
+/// number in the directory, a call-back on it that confirmed the request, and an approver's
+/// clearance of the (high) risk score a fresh test agency's emergency gets.
+async fn verify_emergency(c: &Custodial, p: &People, agency: uuid::Uuid, id: &str) {
+    let phone = "+1 217 555 0199";
+    let steps = [
+        (
+            &p.admin,
+            Method::PUT,
+            format!("/api/v1/admin/agencies/{agency}/directory"),
+            json!({"source": "State directory of police agencies", "checked_on": "2026-01-15",
+                   "phone": phone}),
+        ),
+        (
+            &p.reviewer,
+            Method::POST,
+            format!("/api/v1/review/requests/{id}/callbacks"),
+            json!({"outcome": "confirmed", "called_number": phone}),
+        ),
+        (
+            &p.approver,
+            Method::POST,
+            format!("/api/v1/review/requests/{id}/risk/clearance"),
+            json!({"reason": "Confirmed with the watch commander on the directory number."}),
+        ),
+    ];
+    for (token, method, path, body) in steps {
+        let (st, answer) = call(c, token, method, &path, Some(body)).await;
+        assert!(st.is_success(), "{path}: {st} {answer}");
     }
 }
 

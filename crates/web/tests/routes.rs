@@ -20,6 +20,7 @@ struct Route {
     other_officer: String,
     reviewer: String,
     approver: String,
+    admin: String,
 }
 
 async fn servers(test: &str) -> Vec<Route> {
@@ -31,11 +32,13 @@ async fn servers(test: &str) -> Vec<Route> {
         let ob = officer(&c.s, &b, "det.wiggum").await;
         let r = staff(&c.s, "riley", Role::Reviewer).await;
         let ap = staff(&c.s, "alex", Role::Approver).await;
+        let ad = staff(&c.s, "quinn.admin", Role::Admin).await;
         out.push(Route {
             officer: token_for(&c.s.store, &o).await,
             other_officer: token_for(&c.s.store, &ob).await,
             reviewer: token_for(&c.s.store, &r).await,
             approver: token_for(&c.s.store, &ap).await,
+            admin: token_for(&c.s.store, &ad).await,
             c,
         });
     }
@@ -59,6 +62,39 @@ impl Route {
 
     async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(token, Method::POST, path, Some(body)).await
+    }
+
+    /// What an emergency needs before anything is disclosed (docs/verification.md): the
+    /// agency's number in the directory, a confirming call-back on it, and an approver's
+    /// clearance of the high score a fresh test agency's emergency gets.
+    async fn verify_requester(&self, id: &str) {
+        let phone = "+1 217 555 0199";
+        let agency = self.c.s.agency_a.id;
+        let steps = [
+            (
+                &self.admin,
+                Method::PUT,
+                format!("/api/v1/admin/agencies/{agency}/directory"),
+                json!({"source": "State directory of police agencies", "checked_on": "2026-01-15",
+                       "phone": phone}),
+            ),
+            (
+                &self.reviewer,
+                Method::POST,
+                format!("/api/v1/review/requests/{id}/callbacks"),
+                json!({"outcome": "confirmed", "called_number": phone}),
+            ),
+            (
+                &self.approver,
+                Method::POST,
+                format!("/api/v1/review/requests/{id}/risk/clearance"),
+                json!({"reason": "Confirmed with the issuing authority on the directory number."}),
+            ),
+        ];
+        for (token, method, path, body) in steps {
+            let (st, answer) = self.call(token, method, &path, Some(body)).await;
+            assert!(st.is_success(), "{path}: {st} {answer}");
+        }
     }
 
     /// Serves `request` through the API as the first agency's officer.
@@ -422,6 +458,7 @@ async fn eu_production_order_intake_names_the_field_and_runs_the_clocks() {
             )
             .await;
         assert_eq!(st, StatusCode::OK);
+        s.verify_requester(id).await;
         let (st, dec) = s.post(&s.reviewer, &decide, all).await;
         assert_eq!(st, StatusCode::OK, "{dec}");
 

@@ -578,10 +578,12 @@ pub(crate) async fn decide_request(
     caller.require_role(REVIEWERS, "deciding requests")?;
     let record = state.store.get_request(Scope::Provider, id).await?;
     let decision = decision.validate(record.process, &record.intake.categories)?;
+    // The order's own legal blocks first (an enforcing state's objection, a missing UK
+    // attestation), then the requester's verification.
+    crate::api::orders::check_disclosure(state, &record, &decision).await?;
     if decision.discloses_anything() {
         crate::verification::refuse_blocked_disclosure(state, &record).await?;
     }
-    crate::api::orders::check_disclosure(state, &record, &decision).await?;
     let needs_approval = decision.needs_approval(record.emergency);
     Ok(state
         .store
