@@ -20,16 +20,26 @@ use custodian_store::{
 use custodian_web::api::admin::deadline_calendar;
 use custodian_web::WebConfig;
 
+/// Where the demo writes.
+struct Demo<'a> {
+    store: &'a DynStore,
+    blobs: &'a Blobs,
+    config: &'a WebConfig,
+}
+
 async fn emergency(
-    store: &DynStore,
-    blobs: &Blobs,
-    config: &WebConfig,
+    demo: &Demo<'_>,
     officer: &User,
     authority: &str,
     supervisor: (&str, &str),
     targets: &[(TargetKind, &str)],
     address: &str,
 ) -> anyhow::Result<RequestRecord> {
+    let Demo {
+        store,
+        blobs,
+        config,
+    } = *demo;
     let agency_id = officer.agency_id.context("demo officer without agency")?;
     let intake = RequestIntake {
         process: LegalProcess::Emergency,
@@ -142,10 +152,13 @@ pub async fn fill(store: &DynStore, blobs: &Blobs, config: &WebConfig) -> anyhow
         .verification()
         .record_sign_in_network(alvarez.id, "198.51.100.0/24", checked)
         .await?;
-    emergency(
+    let demo = Demo {
         store,
         blobs,
         config,
+    };
+    emergency(
+        &demo,
         &alvarez,
         "Springfield Police Department",
         ("Sgt. Reyes", "+1 217 555 0199"),
@@ -159,9 +172,7 @@ pub async fn fill(store: &DynStore, blobs: &Blobs, config: &WebConfig) -> anyhow
     // cleared by the approver.
     let chen = store.find_user_by_email("sa.chen@fbi.gov").await?;
     let record = emergency(
-        store,
-        blobs,
-        config,
+        &demo,
         &chen,
         "Federal Bureau of Investigation",
         ("SSA Dana Whitfield", "+1 202 555 0111"),
