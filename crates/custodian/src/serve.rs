@@ -139,12 +139,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let _ = jobs_stopped.await;
         })))
     };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving HTTP");
+    // The peer's address reaches the handlers (ConnectInfo): verification of the requester
+    // records the network each officer calls from (docs/verification.md).
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("serving HTTP");
     let _ = stop_jobs.send(());
     if let Some(jobs) = jobs {
         let _ = jobs.await;
