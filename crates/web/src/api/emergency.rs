@@ -12,7 +12,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bytes::Bytes;
 use chrono::{DateTime, NaiveTime, Utc};
 use custodian_core::{FieldError, NewLegalRequest, RequestIntake, Role};
 use custodian_store::paging::{
@@ -26,8 +25,8 @@ use uuid::Uuid;
 
 use crate::api::admin::{ADMINS, ADMIN_READERS};
 use crate::api::requests::{
-    check_document, fingerprint, idempotency_key, multipart_error, path_id, read_limited,
-    store_submission, RequestView, SubmitForm, Upload,
+    fingerprint, idempotency_key, path_id, read_submission, store_submission, RequestView,
+    SubmitForm,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -36,7 +35,6 @@ use crate::AppState;
 
 /// Who may acknowledge a page.
 pub(crate) const ACKNOWLEDGERS: &[Role] = &[Role::Reviewer, Role::Approver, Role::Admin];
-const MAX_REQUEST_JSON: usize = 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -132,59 +130,7 @@ pub async fn submit(
 ) -> ApiResult<Response> {
     let agency_id = caller.require_serving_officer()?;
     let key = idempotency_key(&headers)?;
-    let mut multipart = multipart.map_err(|e| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not_multipart",
-            format!("send multipart/form-data with 'request' and 'document' parts ({e})"),
-        )
-    })?;
-    let mut request_json: Option<Bytes> = None;
-    let mut uploads: Vec<Upload> = Vec::new();
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("request") if request_json.is_none() => {
-                request_json = Some(read_limited(&mut field, MAX_REQUEST_JSON, "request").await?);
-            }
-            Some("request") => {
-                return Err(ApiError::bad_request(
-                    "duplicate_part",
-                    "request: send one 'request' part",
-                ))
-            }
-            Some("document") => {
-                if uploads.len() == state.config.max_documents {
-                    return Err(ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "too_many_documents",
-                        format!(
-                            "document: at most {} documents per request",
-                            state.config.max_documents
-                        ),
-                    ));
-                }
-                let file_name = field.file_name().map(str::to_string);
-                let bytes =
-                    read_limited(&mut field, state.config.max_document_bytes, "document").await?;
-                uploads.push(check_document(file_name.as_deref(), bytes)?);
-            }
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_part",
-                    format!(
-                        "{}: unknown part; send 'request' and 'document'",
-                        other.unwrap_or("(unnamed)")
-                    ),
-                ))
-            }
-        }
-    }
-    let request_json = request_json.ok_or_else(|| {
-        ApiError::field(FieldError::new(
-            "request",
-            "the 'request' part (JSON) is missing",
-        ))
-    })?;
+    let (request_json, uploads) = read_submission(&state, multipart).await?;
     let mut value: serde_json::Value = parse_json(&request_json, "request")?;
     check_emergency_json(&mut value)?;
     let normalised = serde_json::to_vec(&value)

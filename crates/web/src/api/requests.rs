@@ -153,32 +153,13 @@ pub(crate) struct Upload {
     pub(crate) bytes: Bytes,
 }
 
-/// Serve legal process: a `request` part (JSON) and one or more `document` parts (PDF).
-#[utoipa::path(
-    post,
-    path = "/api/v1/requests",
-    tag = "requests",
-    request_body(content = SubmitForm, content_type = "multipart/form-data"),
-    params(("Idempotency-Key" = Option<String>, Header,
-        description = "Makes a retried submission return the first answer instead of a duplicate")),
-    responses(
-        (status = 201, description = "Received", body = RequestView),
-        (status = 400, description = "Malformed submission", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not an officer of a verified agency", body = ErrorBody),
-        (status = 413, description = "A document is too large", body = ErrorBody),
-        (status = 415, description = "A document is not a PDF", body = ErrorBody),
-        (status = 422, description = "A field is invalid; the message names it", body = ErrorBody),
-    )
-)]
-pub async fn submit(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
+/// The parts of a submission (`POST /api/v1/requests`, `POST /api/v1/emergency`): the
+/// `request` JSON, unparsed, and the documents, each read within its limit and recognised as a
+/// PDF. Nothing is stored here.
+pub(crate) async fn read_submission(
+    state: &AppState,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> ApiResult<Response> {
-    let agency_id = caller.require_serving_officer()?;
-    let idempotency_key = idempotency_key(&headers)?;
+) -> ApiResult<(Bytes, Vec<Upload>)> {
     let mut multipart = multipart.map_err(|e| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -186,8 +167,6 @@ pub async fn submit(
             format!("send multipart/form-data with 'request' and 'document' parts ({e})"),
         )
     })?;
-
-    // Read and check everything before anything is written, so a bad submission stores nothing.
     let mut request_json: Option<Bytes> = None;
     let mut uploads: Vec<Upload> = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
@@ -234,6 +213,37 @@ pub async fn submit(
             "the 'request' part (JSON) is missing",
         ))
     })?;
+    Ok((request_json, uploads))
+}
+
+/// Serve legal process: a `request` part (JSON) and one or more `document` parts (PDF).
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests",
+    tag = "requests",
+    request_body(content = SubmitForm, content_type = "multipart/form-data"),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Makes a retried submission return the first answer instead of a duplicate")),
+    responses(
+        (status = 201, description = "Received", body = RequestView),
+        (status = 400, description = "Malformed submission", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an officer of a verified agency", body = ErrorBody),
+        (status = 413, description = "A document is too large", body = ErrorBody),
+        (status = 415, description = "A document is not a PDF", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it", body = ErrorBody),
+    )
+)]
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<Response> {
+    let agency_id = caller.require_serving_officer()?;
+    let idempotency_key = idempotency_key(&headers)?;
+    // Read and check everything before anything is written, so a bad submission stores nothing.
+    let (request_json, uploads) = read_submission(&state, multipart).await?;
     if uploads.is_empty() {
         return Err(ApiError::field(FieldError::new(
             "document",
