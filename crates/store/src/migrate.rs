@@ -68,6 +68,11 @@ pub const SQLITE: &[Migration] = &[
         name: "billing",
         sql: include_str!("../migrations/sqlite/0013_billing.sql"),
     },
+    Migration {
+        version: 14,
+        name: "officer_requests",
+        sql: include_str!("../migrations/sqlite/0014_officer_requests.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -130,6 +135,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 13,
         name: "billing",
         sql: include_str!("../migrations/postgres/0013_billing.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "officer_requests",
+        sql: include_str!("../migrations/postgres/0014_officer_requests.sql"),
     },
 ];
 
