@@ -8,8 +8,8 @@
 //! then wakes the job runner so that the first page goes out at once.
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveTime, Utc};
@@ -25,8 +25,8 @@ use uuid::Uuid;
 
 use crate::api::admin::{ADMINS, ADMIN_READERS};
 use crate::api::requests::{
-    fingerprint, idempotency_key, path_id, read_submission, store_submission, RequestView,
-    SubmitForm,
+    created_response, fingerprint, idempotency_key, path_id, read_submission, store_submission,
+    RequestView, SubmitForm,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -149,17 +149,7 @@ pub async fn submit(
     });
     let (record, replayed) =
         store_submission(&state, &caller, agency_id, intake, uploads, idempotency).await?;
-    let location = format!("/api/v1/requests/{}", record.id);
-    let mut response = (StatusCode::CREATED, Json(RequestView::new(record, true))).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    Ok(created_response(record, replayed))
 }
 
 /// A request that says it follows an emergency must name one of its own agency's.

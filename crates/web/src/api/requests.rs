@@ -259,6 +259,12 @@ pub async fn submit(
     });
     let (record, replayed) =
         store_submission(&state, &caller, agency_id, intake, uploads, idempotency).await?;
+    Ok(created_response(record, replayed))
+}
+
+/// The answer to a stored submission: 201 with the request and its Location, marked when it
+/// replays the first answer to an `Idempotency-Key`.
+pub(crate) fn created_response(record: RequestRecord, replayed: bool) -> Response {
     let location = format!("/api/v1/requests/{}", record.id);
     let mut response = (StatusCode::CREATED, Json(RequestView::new(record, true))).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -269,7 +275,7 @@ pub async fn submit(
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    Ok(response)
+    response
 }
 
 /// Checks one uploaded document: a PDF by content, within the size limit already enforced
