@@ -152,10 +152,13 @@ impl Blobs {
     }
 }
 
-/// Write to a temporary file, fsync it, rename it into place and fsync the directory, so that
-/// after a crash the blob is either complete under its name or absent.
+/// Writes a blob so that after a crash it is either complete under its name or absent, and
+/// durable before this returns: the file is fsync'd before it gets its name, and its directory
+/// after. On Linux the file is born unnamed in its own directory (`O_TMPFILE`) and linked under
+/// its name when complete; elsewhere, or on a file system without `O_TMPFILE`, it is written
+/// under a temporary name and renamed. (The rename through one shared `tmp/` directory made
+/// every upload contend for that directory's lock.)
 fn write_durably(root: &Path, path: &Path, bytes: &[u8]) -> StoreResult<()> {
-    use std::io::Write;
     if let Ok(meta) = std::fs::metadata(path) {
         if meta.len() == bytes.len() as u64 {
             return Ok(()); // content-addressed: the same bytes are already there
@@ -165,8 +168,19 @@ fn write_durably(root: &Path, path: &Path, bytes: &[u8]) -> StoreResult<()> {
         .parent()
         .ok_or_else(|| StoreError::Blob("blob path has no parent".into()))?;
     std::fs::create_dir_all(dir).map_err(blob_err)?;
+    #[cfg(target_os = "linux")]
+    match unnamed::write_and_link(dir, path, bytes) {
+        Ok(()) => return Ok(()),
+        Err(e) if unnamed::unsupported(&e) => {}
+        Err(e) => return Err(blob_err(e)),
+    }
+    write_and_rename(root, dir, path, bytes).map_err(blob_err)
+}
+
+fn write_and_rename(root: &Path, dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let tmp_dir = root.join("tmp");
-    std::fs::create_dir_all(&tmp_dir).map_err(blob_err)?;
+    std::fs::create_dir_all(&tmp_dir)?;
     let tmp = tmp_dir.join(format!("{}.part", uuid::Uuid::new_v4()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -178,7 +192,59 @@ fn write_durably(root: &Path, path: &Path, bytes: &[u8]) -> StoreResult<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(blob_err)
+    result
+}
+
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use std::ffi::CString;
+    use std::io::{Error, ErrorKind, Write};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    use std::path::Path;
+
+    /// Writes `bytes` to an unnamed file in `dir`, fsyncs it, links it as `path` and fsyncs
+    /// `dir`. A crash before the link leaves nothing behind: an unnamed file is freed.
+    pub(super) fn write_and_link(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .mode(0o644)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        let from = CString::new(format!("/proc/self/fd/{}", f.as_raw_fd()))?;
+        let to = CString::new(path.as_os_str().as_bytes())?;
+        // SAFETY: both arguments are NUL-terminated strings that outlive the call, and the
+        // descriptor named by `from` stays open (in `f`) until after it.
+        let linked = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if linked != 0 {
+            let e = Error::last_os_error();
+            // Another upload of the same bytes linked first: same address, same content.
+            if e.kind() != ErrorKind::AlreadyExists {
+                return Err(e);
+            }
+        }
+        std::fs::File::open(dir)?.sync_all()
+    }
+
+    /// Whether `e` says this system cannot make unnamed files or link them by descriptor
+    /// (no `O_TMPFILE` in the file system or kernel, no /proc): then the rename is used.
+    pub(super) fn unsupported(e: &Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOENT)
+        )
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +264,18 @@ mod tests {
             &blobs.get(&b.sha256).await.unwrap()[..],
             b"%PDF-1.7 hello %%EOF"
         );
+        // Nothing is left beside the blob: no temporary file, no half-written one.
+        let mut names = Vec::new();
+        for entry in
+            std::fs::read_dir(dir.path().join(&format!("blobs/sha256/{}", &b.sha256[..2]))).unwrap()
+        {
+            names.push(entry.unwrap().file_name().into_string().unwrap());
+        }
+        assert_eq!(names, vec![b.sha256.clone()]);
+        let leftovers = std::fs::read_dir(dir.path().join("tmp"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(leftovers, 0);
         // Same bytes again: same address, no error.
         let again = blobs
             .put(Bytes::from_static(b"%PDF-1.7 hello %%EOF"))

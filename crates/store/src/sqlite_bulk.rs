@@ -5,8 +5,8 @@
 //! `custodian import` at a fifth of the speed of the sqlite3 shell's `.import`. Here the
 //! connection's handle is borrowed from sqlx for the batch (inside its transaction), one
 //! statement is prepared, and each row is bound, stepped and reset in place, as `.import`
-//! does. This is the only unsafe code in the store: every call is checked, and the statement
-//! is finalised on every path.
+//! does. Besides the link of an unnamed blob file (`blobs.rs`), this is the only unsafe code
+//! in the store: every call is checked, and the statement is finalised on every path.
 
 use std::ffi::{c_int, CStr};
 use std::ptr::{self, NonNull};
