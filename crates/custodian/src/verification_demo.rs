@@ -105,10 +105,21 @@ async fn emergency(
         risk: None,
     };
     let address = address.parse().ok();
-    let risk =
-        custodian_web::verification::intake_risk(store, officer, &request, address, received_at)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let agency = store.get_agency(request.agency_id).await?;
+    let policy = custodian_web::verification::policy_in(store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let risk = custodian_web::verification::intake_risk(
+        store,
+        &policy,
+        officer,
+        &agency,
+        &request,
+        address,
+        received_at,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     request.risk = Some(risk);
     let submission = store
         .submit_request(&Actor::User(officer.id), request)

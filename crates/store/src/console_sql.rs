@@ -133,6 +133,7 @@ macro_rules! impl_console_store {
 
             type Store = super::$store;
             type Tx = sqlx::Transaction<'static, super::$db>;
+            type Conn = <super::$db as sqlx::Database>::Connection;
 
             fn prefixed(columns: &str, table: &str) -> String {
                 columns
@@ -145,27 +146,32 @@ macro_rules! impl_console_store {
             impl Store {
                 /// The calendar `code` as stored, read inside `tx`.
                 async fn calendar_in(tx: &mut Tx, code: &str) -> StoreResult<Option<CalendarRecord>> {
-                    let row = sqlx::query(
-                        "SELECT code, name, base, created_at FROM holiday_calendars WHERE code = $1",
+                    Self::calendar_on(&mut **tx, code).await
+                }
+
+                /// A calendar with its holidays, in one statement (a row per holiday): intake
+                /// reads the calendar of every request's country to set its deadline.
+                async fn calendar_on(conn: &mut Conn, code: &str) -> StoreResult<Option<CalendarRecord>> {
+                    let rows = sqlx::query(
+                        "SELECT c.code, c.name, c.base, c.created_at, h.day, \
+                         h.name AS holiday, h.worked FROM holiday_calendars c \
+                         LEFT JOIN holidays h ON h.calendar = c.code \
+                         WHERE c.code = $1 ORDER BY h.day",
                     )
                     .bind(code)
-                    .fetch_optional(&mut **tx)
+                    .fetch_all(&mut *conn)
                     .await?;
-                    let Some(row) = row else { return Ok(None) };
+                    let Some(row) = rows.first() else { return Ok(None) };
                     let base: CalendarBase = parse_column("base", &row.try_get::<String, _>("base")?)?;
                     let mut spec = CalendarSpec::new(base);
-                    let days = sqlx::query(
-                        "SELECT day, name, worked FROM holidays WHERE calendar = $1 ORDER BY day",
-                    )
-                    .bind(code)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                    for d in &days {
-                        let day: NaiveDate = d.try_get("day")?;
+                    for d in &rows {
+                        let Some(day) = d.try_get::<Option<NaiveDate>, _>("day")? else {
+                            continue; // a calendar without holidays of its own
+                        };
                         if d.try_get::<bool, _>("worked")? {
                             spec.worked.insert(day);
                         } else {
-                            spec.added.insert(day, d.try_get("name")?);
+                            spec.added.insert(day, d.try_get("holiday")?);
                         }
                     }
                     Ok(Some(CalendarRecord {
@@ -513,10 +519,7 @@ macro_rules! impl_console_store {
                 }
 
                 async fn calendar(&self, code: &str) -> StoreResult<Option<CalendarRecord>> {
-                    let mut tx = self.reader().begin().await?;
-                    let found = Self::calendar_in(&mut tx, code).await?;
-                    tx.rollback().await?;
-                    Ok(found)
+                    Self::calendar_on(&mut *self.reader().acquire().await?, code).await
                 }
 
                 async fn create_calendar(

@@ -88,7 +88,8 @@ macro_rules! impl_intake {
 
             use $crate::intake_sql::{Pending, MAX_BATCH, ROWS_PER_INSERT};
             use $crate::report_sql::BulkImport;
-            use $crate::sql::now;
+            use $crate::sql::{now, statement_chunks};
+            use $crate::verification::IntakeRisk;
             use $crate::{
                 Actor, AuditEvent, DocumentRecord, NewRequest, RequestRecord, StoreError,
                 StoreResult, Submission,
@@ -343,7 +344,7 @@ macro_rules! impl_intake {
 
                     let both: Vec<(&RequestRecord, &NewRequest)> =
                         records.iter().zip(items.iter().map(|(_, r)| *r)).collect();
-                    for chunk in both.chunks(ROWS_PER_INSERT) {
+                    for chunk in statement_chunks(&both, ROWS_PER_INSERT) {
                         let sql = format!(
                             "INSERT INTO requests (id, number, agency_id, submitted_by, process, \
                              issuing_country, emergency, status, received_at, respond_by, \
@@ -371,18 +372,26 @@ macro_rules! impl_intake {
                         q.execute(&mut **tx).await?;
                     }
 
-                    let targets: Vec<(Uuid, &custodian_core::Target)> = records
+                    // The agency and time beside each target let verification find other
+                    // agencies' recent requests about it through the index (migration 0015).
+                    let targets: Vec<(&RequestRecord, &custodian_core::Target)> = records
                         .iter()
-                        .flat_map(|r| r.intake.targets.iter().map(move |t| (r.id, t)))
+                        .flat_map(|r| r.intake.targets.iter().map(move |t| (r, t)))
                         .collect();
-                    for chunk in targets.chunks(ROWS_PER_INSERT) {
+                    for chunk in statement_chunks(&targets, ROWS_PER_INSERT) {
                         let sql = format!(
-                            "INSERT INTO request_targets (request_id, kind, value) VALUES {}",
-                            values(chunk.len(), 3)
+                            "INSERT INTO request_targets (request_id, kind, value, agency_id, \
+                             received_at) VALUES {}",
+                            values(chunk.len(), 5)
                         );
                         let mut q = sqlx::query(&sql);
-                        for (id, t) in chunk {
-                            q = q.bind(*id).bind(t.kind.as_str()).bind(t.value.clone());
+                        for (r, t) in chunk {
+                            q = q
+                                .bind(r.id)
+                                .bind(t.kind.as_str())
+                                .bind(t.value.clone())
+                                .bind(r.agency_id)
+                                .bind(r.received_at);
                         }
                         q.execute(&mut **tx).await?;
                     }
@@ -391,7 +400,7 @@ macro_rules! impl_intake {
                         .iter()
                         .flat_map(|r| r.documents.iter().map(move |d| (d, r.submitted_by)))
                         .collect();
-                    for chunk in documents.chunks(ROWS_PER_INSERT) {
+                    for chunk in statement_chunks(&documents, ROWS_PER_INSERT) {
                         let sql = format!(
                             "INSERT INTO documents (id, request_id, sha256, size, file_name, \
                              content_type, uploaded_by, created_at) VALUES {}",
@@ -422,23 +431,25 @@ macro_rules! impl_intake {
                     Self::report_received(tx, &counted, at).await?;
                     // Targets are customer data and stay out of the log; digests of the
                     // served documents tie the entry to exactly what was received.
-                    let received: Vec<(&Actor, AuditEvent)> = items
-                        .iter()
-                        .zip(&records)
-                        .map(|((actor, _), r)| {
-                            let details = serde_json::json!({
-                                "number": r.number,
-                                "process": r.process.as_str(),
-                                "agency": r.agency_id.to_string(),
-                                "targets": r.intake.targets.len(),
-                                "documents": r.documents.iter().map(|d| d.sha256.clone()).collect::<Vec<_>>(),
-                            });
-                            (
-                                *actor,
-                                AuditEvent::new("request.received", format!("request:{}", r.id), details),
-                            )
-                        })
-                        .collect();
+                    // The requester's risk assessment (verification_sql.rs) is logged right
+                    // after the request it concerns.
+                    let mut received: Vec<(&Actor, AuditEvent)> = Vec::with_capacity(2 * items.len());
+                    for ((actor, request), r) in items.iter().zip(&records) {
+                        let details = serde_json::json!({
+                            "number": r.number,
+                            "process": r.process.as_str(),
+                            "agency": r.agency_id.to_string(),
+                            "targets": r.intake.targets.len(),
+                            "documents": r.documents.iter().map(|d| d.sha256.clone()).collect::<Vec<_>>(),
+                        });
+                        received.push((
+                            *actor,
+                            AuditEvent::new("request.received", format!("request:{}", r.id), details),
+                        ));
+                        if let Some(risk) = &request.risk {
+                            received.push((*actor, Self::risk_assessed_event(r, &risk.assessment)));
+                        }
+                    }
                     Self::append_audit_many(tx, received, at).await?;
 
                     let keyed: Vec<(&RequestRecord, &NewRequest)> = both
@@ -446,7 +457,7 @@ macro_rules! impl_intake {
                         .filter(|(_, request)| request.idempotency.is_some())
                         .copied()
                         .collect();
-                    for chunk in keyed.chunks(ROWS_PER_INSERT) {
+                    for chunk in statement_chunks(&keyed, ROWS_PER_INSERT) {
                         let sql = format!(
                             "INSERT INTO idempotency_keys (user_id, key, fingerprint, request_id, \
                              response, created_at) VALUES {}",
@@ -470,10 +481,15 @@ macro_rules! impl_intake {
                     // In the same transaction: the requester's risk assessment
                     // (verification_sql.rs), and the first page of an emergency to the
                     // on-call reviewer (paging_sql.rs), so that a crash loses neither.
-                    for ((actor, request), record) in items.iter().zip(&records) {
-                        if let Some(risk) = &request.risk {
-                            Self::store_intake_risk(tx, actor, record, risk).await?;
-                        }
+                    let risks: Vec<(&Actor, &RequestRecord, &IntakeRisk)> = items
+                        .iter()
+                        .zip(&records)
+                        .filter_map(|((actor, request), record)| {
+                            request.risk.as_ref().map(|risk| (*actor, record, risk))
+                        })
+                        .collect();
+                    Self::store_intake_risks(tx, &risks).await?;
+                    for ((actor, _), record) in items.iter().zip(&records) {
                         Self::emergency_intake_in(tx, actor, record, at).await?;
                     }
                     Ok(records)
@@ -507,7 +523,7 @@ macro_rules! impl_intake {
                             details: event.details,
                         })
                         .collect();
-                    for chunk in entries.chunks(ROWS_PER_INSERT) {
+                    for chunk in statement_chunks(&entries, ROWS_PER_INSERT) {
                         let sql = format!(
                             "INSERT INTO audit_log (idx, actor, action, object, at, details, \
                              leaf_hash) VALUES {}",

@@ -95,8 +95,9 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         label: &str,
     ) -> StoreResult<Uuid>;
-    /// The active user a token hash belongs to.
-    async fn user_for_token(&self, token_hash: &str) -> StoreResult<User>;
+    /// The active user a token hash belongs to, with their agency if they have one (in one
+    /// statement: every API call asks).
+    async fn user_for_token(&self, token_hash: &str) -> StoreResult<(User, Option<Agency>)>;
 
     /// Stores a request with its documents in one transaction, or returns the first answer for
     /// an idempotency key seen before.

@@ -73,6 +73,11 @@ pub const SQLITE: &[Migration] = &[
         name: "officer_requests",
         sql: include_str!("../migrations/sqlite/0014_officer_requests.sql"),
     },
+    Migration {
+        version: 15,
+        name: "target_agency",
+        sql: include_str!("../migrations/sqlite/0015_target_agency.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -140,6 +145,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 14,
         name: "officer_requests",
         sql: include_str!("../migrations/postgres/0014_officer_requests.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "target_agency",
+        sql: include_str!("../migrations/postgres/0015_target_agency.sql"),
     },
 ];
 

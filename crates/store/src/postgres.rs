@@ -31,6 +31,11 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
+            // No ping before each use of a pooled connection: it doubled the round trips of
+            // every statement. A connection the server has dropped fails its next statement
+            // with an error and is discarded; connections are renewed every half hour.
+            .test_before_acquire(false)
+            .max_lifetime(Duration::from_secs(30 * 60))
             .connect_with(options)
             .await?;
         Ok(PgStore {

@@ -403,7 +403,7 @@ macro_rules! impl_report_store {
                 BulkImport, ImportOutcome, ReportStore, CHUNK, FACT_COLUMNS,
                 IMPORTED_FACT_COLUMNS,
             };
-            use $crate::sql::parse_column;
+            use $crate::sql::{parse_column, statement_chunks};
             use $crate::{Actor, StoreError, StoreResult};
 
             type Store = super::$store;
@@ -494,7 +494,7 @@ macro_rules! impl_report_store {
                     objects: &[String],
                 ) -> StoreResult<HashMap<String, (Facts, [u8; 32])>> {
                     let mut out = HashMap::new();
-                    for chunk in objects.chunks(CHUNK) {
+                    for chunk in statement_chunks(&objects, CHUNK) {
                         let sql = format!(
                             "SELECT {FACT_COLUMNS} FROM report_facts WHERE object IN ({})",
                             placeholders(chunk.len())
@@ -534,7 +534,7 @@ macro_rules! impl_report_store {
                     tx: &mut Tx,
                     entries: &[(&AuditEntry, &[u8; 32])],
                 ) -> StoreResult<()> {
-                    for chunk in entries.chunks(CHUNK) {
+                    for chunk in statement_chunks(&entries, CHUNK) {
                         let sql = format!(
                             "INSERT INTO audit_log (idx, actor, action, object, at, details, leaf_hash) \
                              VALUES {}",
@@ -594,7 +594,7 @@ macro_rules! impl_report_store {
                     let entries: Vec<(&AuditEntry, &[u8; 32])> =
                         recorded.iter().map(|(e, l, _)| (e, l)).collect();
                     Self::report_entries(tx, &entries).await?;
-                    for chunk in recorded.chunks(CHUNK) {
+                    for chunk in statement_chunks(&recorded, CHUNK) {
                         let sql = format!(
                             "INSERT INTO report_facts ({FACT_COLUMNS}) VALUES {} \
                              ON CONFLICT (object) DO UPDATE SET period = excluded.period, \
@@ -639,7 +639,7 @@ macro_rules! impl_report_store {
                     let mut touched: Vec<(CellKey, (i64, custodian_report::Acc))> =
                         deltas.0.into_iter().collect();
                     touched.sort_by(|a, b| a.0.cmp(&b.0));
-                    for chunk in touched.chunks(CHUNK) {
+                    for chunk in statement_chunks(&touched, CHUNK) {
                         let sql = format!(
                             "SELECT period, dim, key, metric, value, acc FROM report_cells \
                              WHERE (period, dim, key, metric) IN (VALUES {})",
@@ -916,7 +916,7 @@ macro_rules! impl_report_store {
                     recorded: &[(String, [u8; 32])],
                 ) -> StoreResult<Vec<String>> {
                     let mut problems = Vec::new();
-                    for chunk in recorded.chunks(CHUNK) {
+                    for chunk in statement_chunks(&recorded, CHUNK) {
                         let sql = format!(
                             "SELECT object, leaf_hash FROM report_facts WHERE object IN ({})",
                             placeholders(chunk.len())

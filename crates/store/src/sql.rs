@@ -21,6 +21,48 @@ pub(crate) fn parse_column<T: std::str::FromStr<Err = String>>(
         .map_err(|e: String| crate::StoreError::Corrupt(format!("{column}: {e}")))
 }
 
+/// Splits `items` into runs of a power of two rows each (the largest that fit, none over
+/// `max`), for multi-row statements. A statement's text depends on its number of rows, and
+/// each connection keeps only so many prepared statements: with one shape per batch length,
+/// every batch of intake prepared its statements again (on PostgreSQL, a parse and plan per
+/// statement). Runs of 1, 2, 4, ... rows keep the shapes few.
+pub(crate) fn statement_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let fits = rest.len().min(max.max(1));
+        let n = 1usize << (usize::BITS - 1 - fits.leading_zeros());
+        let (run, tail) = rest.split_at(n);
+        rest = tail;
+        Some(run)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_chunks;
+
+    #[test]
+    fn statement_chunks_are_powers_of_two_covering_everything_in_order() {
+        let items: Vec<u32> = (0..203).collect();
+        let runs: Vec<&[u32]> = statement_chunks(&items, 64).collect();
+        let sizes: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+        assert_eq!(sizes, vec![64, 64, 64, 8, 2, 1]);
+        assert_eq!(runs.concat(), items);
+        let sizes: Vec<usize> = statement_chunks(&items, 1000).map(|r| r.len()).collect();
+        assert_eq!(sizes, vec![128, 64, 8, 2, 1]);
+        assert_eq!(statement_chunks(&items[..0], 64).count(), 0);
+        assert_eq!(
+            statement_chunks(&items[..5], 0)
+                .map(|r| r.len())
+                .sum::<usize>(),
+            5
+        );
+    }
+}
+
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     custodian_audit::AuditEntry::truncate_time(chrono::Utc::now())
 }
@@ -43,15 +85,21 @@ macro_rules! impl_store {
         type DbRow = <$db as sqlx::Database>::Row;
 
         fn agency_row(row: &DbRow, domains: Vec<String>) -> StoreResult<Agency> {
+            agency_row_as(row, "", domains)
+        }
+
+        /// An agency from columns named `{prefix}{column}` (joined beside another table's).
+        fn agency_row_as(row: &DbRow, prefix: &str, domains: Vec<String>) -> StoreResult<Agency> {
+            let c = |name: &str| format!("{prefix}{name}");
             Ok(Agency {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                country: parse_column("country", &row.try_get::<String, _>("country")?)?,
-                kind: parse_column("kind", &row.try_get::<String, _>("kind")?)?,
-                status: parse_column("status", &row.try_get::<String, _>("status")?)?,
-                phone: row.try_get("phone")?,
+                id: row.try_get(c("id").as_str())?,
+                name: row.try_get(c("name").as_str())?,
+                country: parse_column("country", &row.try_get::<String, _>(c("country").as_str())?)?,
+                kind: parse_column("kind", &row.try_get::<String, _>(c("kind").as_str())?)?,
+                status: parse_column("status", &row.try_get::<String, _>(c("status").as_str())?)?,
+                phone: row.try_get(c("phone").as_str())?,
                 domains,
-                created_at: row.try_get("created_at")?,
+                created_at: row.try_get(c("created_at").as_str())?,
             })
         }
 
@@ -363,13 +411,27 @@ macro_rules! impl_store {
             }
 
             async fn get_agency(&self, id: Uuid) -> StoreResult<Agency> {
-                let sql = format!("SELECT {AGENCY_COLUMNS} FROM agencies WHERE id = $1");
-                let row = sqlx::query(&sql)
-                    .bind(id)
-                    .fetch_optional(self.reader())
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                agency_row(&row, self.domains_of(id).await?)
+                // One statement (a row per domain): every authenticated agency call reads
+                // its agency, and each statement costs a trip through the pool.
+                let columns = AGENCY_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("a.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT {columns}, d.domain FROM agencies a \
+                     LEFT JOIN agency_domains d ON d.agency_id = a.id \
+                     WHERE a.id = $1 ORDER BY d.domain"
+                );
+                let rows = sqlx::query(&sql).bind(id).fetch_all(self.reader()).await?;
+                let first = rows.first().ok_or(StoreError::NotFound)?;
+                let mut domains = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    if let Some(d) = row.try_get::<Option<String>, _>("domain")? {
+                        domains.push(d);
+                    }
+                }
+                agency_row(first, domains)
             }
 
             async fn find_agency_by_name(&self, name: &str) -> StoreResult<Agency> {
@@ -541,23 +603,50 @@ macro_rules! impl_store {
                 Ok(id)
             }
 
-            async fn user_for_token(&self, token_hash: &str) -> StoreResult<User> {
+            async fn user_for_token(
+                &self,
+                token_hash: &str,
+            ) -> StoreResult<(User, Option<Agency>)> {
+                // A row per agency domain; the agency's columns prefixed `agency__` (the user
+                // has an `agency_id` of its own).
+                let user_columns = USER_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("u.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let agency_columns = AGENCY_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("a.{c} AS agency__{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let sql = format!(
-                    "SELECT {} FROM users u JOIN api_tokens t ON t.user_id = u.id \
-                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = $2",
-                    USER_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("u.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "SELECT {user_columns}, {agency_columns}, d.domain AS agency__domain \
+                     FROM users u JOIN api_tokens t ON t.user_id = u.id \
+                     LEFT JOIN agencies a ON a.id = u.agency_id \
+                     LEFT JOIN agency_domains d ON d.agency_id = a.id \
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = $2 \
+                     ORDER BY d.domain"
                 );
-                let row = sqlx::query(&sql)
+                let rows = sqlx::query(&sql)
                     .bind(token_hash)
                     .bind(true)
-                    .fetch_optional(self.reader())
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                user_row(&row)
+                    .fetch_all(self.reader())
+                    .await?;
+                let first = rows.first().ok_or(StoreError::NotFound)?;
+                let user = user_row(first)?;
+                let agency = match first.try_get::<Option<Uuid>, _>("agency__id")? {
+                    Some(_) => {
+                        let mut domains = Vec::with_capacity(rows.len());
+                        for row in &rows {
+                            if let Some(d) = row.try_get::<Option<String>, _>("agency__domain")? {
+                                domains.push(d);
+                            }
+                        }
+                        Some(agency_row_as(first, "agency__", domains)?)
+                    }
+                    None => None,
+                };
+                Ok((user, agency))
             }
 
             async fn submit_request(

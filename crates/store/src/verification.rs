@@ -85,7 +85,7 @@ pub struct OfficerSuspension {
 /// What the store knows of an officer's past, for the risk assessment.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OfficerHistory {
-    /// Requests the officer sent before.
+    /// Requests the officer sent before, counted up to the limit the caller asked for.
     pub previous_requests: u32,
     pub has_sent_emergency: bool,
     /// Trusted networks (prefixes) the officer used before.
@@ -101,6 +101,18 @@ pub struct OfficerNetwork {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub seen: u64,
+}
+
+/// What verification at intake reads from the store ([`VerificationStore::intake_facts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntakeFacts {
+    pub history: OfficerHistory,
+    /// When the agency was last checked against an independent source, if it was.
+    pub source_checked_at: Option<DateTime<Utc>>,
+    /// Every verified agency's e-mail domains.
+    pub verified_domains: Vec<String>,
+    /// Other agencies' recent requests about the same targets.
+    pub same_target: Vec<SameTargetHit>,
 }
 
 /// Another agency's request about one of the same targets.
@@ -161,9 +173,6 @@ pub trait VerificationStore: Send + Sync {
     ) -> StoreResult<AgencySource>;
     async fn agency_source(&self, agency_id: Uuid) -> StoreResult<Option<AgencySource>>;
 
-    /// Every verified agency's e-mail domains, in one query (checked on every request).
-    async fn verified_domains(&self) -> StoreResult<Vec<String>>;
-    async fn officer_history(&self, user_id: Uuid) -> StoreResult<OfficerHistory>;
     async fn officer_networks(&self, user_id: Uuid) -> StoreResult<Vec<OfficerNetwork>>;
     /// Records a network an officer signed in from. The officer's first network is trusted;
     /// later new ones are not, until a request from them is confirmed or cleared.
@@ -173,14 +182,17 @@ pub trait VerificationStore: Send + Sync {
         network: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Requests of agencies other than `agency_id` about any of `targets`, received since
-    /// `since`.
-    async fn same_target_requests(
+    /// Everything verification at intake reads about a request from `user_id` (their earlier
+    /// requests counted up to `count_up_to`) of `agency_id` about `targets` (other agencies'
+    /// requests since `since`), in one visit to the database.
+    async fn intake_facts(
         &self,
+        user_id: Uuid,
+        count_up_to: u32,
         agency_id: Uuid,
         targets: &[Target],
         since: DateTime<Utc>,
-    ) -> StoreResult<Vec<SameTargetHit>>;
+    ) -> StoreResult<IntakeFacts>;
 
     async fn risk(&self, request_id: Uuid) -> StoreResult<Option<StoredRisk>>;
     async fn risk_summaries(&self, ids: &[Uuid]) -> StoreResult<Vec<RiskSummary>>;

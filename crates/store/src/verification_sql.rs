@@ -5,6 +5,8 @@
 macro_rules! impl_verification_store {
     ($store:ident, $db:ident) => {
         mod verification_impl {
+            use std::collections::BTreeMap;
+
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use custodian_core::verification::{
@@ -14,7 +16,9 @@ macro_rules! impl_verification_store {
             use sqlx::Row;
             use uuid::Uuid;
 
-            use $crate::sql::{now, parse_column};
+            use $crate::intake_sql::ROWS_PER_INSERT;
+            use $crate::report_sql::BulkImport;
+            use $crate::sql::{now, parse_column, statement_chunks};
             use $crate::verification::*;
             use $crate::{
                 Actor, AuditEvent, RequestRecord, StoreError, StoreResult,
@@ -23,6 +27,7 @@ macro_rules! impl_verification_store {
             type Store = super::$store;
             type Tx = sqlx::Transaction<'static, super::$db>;
             type DbRow = <super::$db as sqlx::Database>::Row;
+            type Conn = <super::$db as sqlx::Database>::Connection;
 
             fn time(t: DateTime<Utc>) -> DateTime<Utc> {
                 custodian_audit::AuditEntry::truncate_time(t)
@@ -138,25 +143,28 @@ macro_rules! impl_verification_store {
                     Ok(())
                 }
 
-                /// Marks the network `network` of `user_id` seen (and trusted, if `trusted`).
+                /// Marks the network `network` of `user_id` seen `times` times more (and
+                /// trusted, if `trusted`).
                 async fn see_network_in(
                     tx: &mut Tx,
                     user_id: Uuid,
                     network: &str,
                     trusted: bool,
+                    times: i64,
                     at: DateTime<Utc>,
                 ) -> StoreResult<()> {
                     sqlx::query(
                         "INSERT INTO officer_networks (user_id, network, trusted, first_seen, \
-                         last_seen, seen) VALUES ($1, $2, $3, $4, $4, 1) \
+                         last_seen, seen) VALUES ($1, $2, $3, $4, $4, $5) \
                          ON CONFLICT (user_id, network) DO UPDATE SET \
-                         last_seen = excluded.last_seen, seen = officer_networks.seen + 1, \
+                         last_seen = excluded.last_seen, seen = officer_networks.seen + $5, \
                          trusted = (officer_networks.trusted OR excluded.trusted)",
                     )
                     .bind(user_id)
                     .bind(network)
                     .bind(trusted)
                     .bind(at)
+                    .bind(times)
                     .execute(&mut **tx)
                     .await?;
                     Ok(())
@@ -246,53 +254,142 @@ macro_rules! impl_verification_store {
                     Ok(())
                 }
 
-                /// Stores a new request's risk assessment inside the transaction that stores
-                /// the request (`intake_sql.rs`), re-flags the earlier requests it concerns and
-                /// records the network it came from.
-                pub(crate) async fn store_intake_risk(
-                    tx: &mut Tx,
-                    actor: &Actor,
-                    record: &RequestRecord,
-                    risk: &IntakeRisk,
-                ) -> StoreResult<()> {
-                    let at = record.updated_at;
-                    let a = &risk.assessment;
-                    Self::write_risk_in(tx, record.id, a, risk.network.as_deref(), at).await?;
-                    Self::append_audit(
-                        tx,
-                        actor,
-                        AuditEvent::new(
-                            "request.risk_assessed",
-                            format!("request:{}", record.id),
-                            serde_json::json!({
-                                "score": a.score,
-                                "level": a.level.as_str(),
-                                "hard_blocked": a.hard_blocked,
-                                "reasons": a.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
-                            }),
-                        ),
-                        at,
-                    )
-                    .await?;
-                    if let Some(text) = &risk.same_target_flag {
-                        Self::flag_in(tx, actor, record.id, flag_kinds::SAME_TARGET, text, at).await?;
-                    }
-                    for r in &risk.reflag {
-                        let had: Option<String> = sqlx::query_scalar(
-                            "SELECT network FROM request_risk WHERE request_id = $1",
+                /// Requests of agencies other than `agency_id` about any of `targets`,
+                /// received since `since`.
+                async fn same_target_requests_on(
+                    conn: &mut Conn,
+                    agency_id: Uuid,
+                    targets: &[Target],
+                    since: DateTime<Utc>,
+                ) -> StoreResult<Vec<SameTargetHit>> {
+                    let mut out: Vec<SameTargetHit> = Vec::new();
+                    for t in targets {
+                        // Two ranges of the index (kind, value, agency_id, received_at), one
+                        // each side of the asking agency, so that its own requests about the
+                        // target, however many, are never read.
+                        let rows = sqlx::query(
+                            "WITH hits AS (\
+                             SELECT request_id FROM request_targets WHERE kind = $1 \
+                             AND value IN ($2, $5) AND agency_id < $3 AND received_at >= $4 \
+                             UNION ALL \
+                             SELECT request_id FROM request_targets WHERE kind = $1 \
+                             AND value IN ($2, $5) AND agency_id > $3 AND received_at >= $4) \
+                             SELECT r.id, r.agency_id, a.name, r.received_at, r.status, r.emergency \
+                             FROM hits h JOIN requests r ON r.id = h.request_id \
+                             JOIN agencies a ON a.id = r.agency_id",
                         )
-                        .bind(r.request_id)
-                        .fetch_optional(&mut **tx)
-                        .await?
-                        .flatten();
-                        Self::write_risk_in(tx, r.request_id, &r.assessment, had.as_deref(), at)
-                            .await?;
-                        Self::flag_in(tx, actor, r.request_id, flag_kinds::SAME_TARGET, &r.text, at)
-                            .await?;
+                        .bind(t.kind.as_str())
+                        .bind(&t.value)
+                        .bind(agency_id)
+                        .bind(time(since))
+                        // An address written with capitals names the same mailbox in practice.
+                        .bind(t.value.to_lowercase())
+                        .fetch_all(&mut *conn)
+                        .await?;
+                        for row in &rows {
+                            let id: Uuid = row.try_get("id")?;
+                            if out.iter().any(|h| h.request_id == id) {
+                                continue;
+                            }
+                            out.push(SameTargetHit {
+                                request_id: id,
+                                agency_id: row.try_get("agency_id")?,
+                                agency_name: row.try_get("name")?,
+                                received_at: row.try_get("received_at")?,
+                                status: parse_column("status", &row.try_get::<String, _>("status")?)?,
+                                emergency: row.try_get("emergency")?,
+                            });
+                        }
                     }
-                    if let Some(n) = &risk.network {
-                        Self::see_network_in(tx, record.submitted_by, n, risk.trust_network, at)
-                            .await?;
+                    Ok(out)
+                }
+
+                /// The audit entry of a new request's risk assessment, which intake appends
+                /// right after the request's own `request.received` (`intake_sql.rs`).
+                pub(crate) fn risk_assessed_event(
+                    record: &RequestRecord,
+                    a: &RiskAssessment,
+                ) -> AuditEvent {
+                    AuditEvent::new(
+                        "request.risk_assessed",
+                        format!("request:{}", record.id),
+                        serde_json::json!({
+                            "score": a.score,
+                            "level": a.level.as_str(),
+                            "hard_blocked": a.hard_blocked,
+                            "reasons": a.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+                        }),
+                    )
+                }
+
+                /// Stores new requests' risk assessments inside the transaction that stores
+                /// the requests (`intake_sql.rs`), re-flags the earlier requests they concern
+                /// and records the networks they came from. The assessments go in one
+                /// statement per [`ROWS_PER_INSERT`] rows and each network in one upsert,
+                /// however many requests came from it: a batch of intake costs a few
+                /// statements, not a few per request.
+                pub(crate) async fn store_intake_risks(
+                    tx: &mut Tx,
+                    items: &[(&Actor, &RequestRecord, &IntakeRisk)],
+                ) -> StoreResult<()> {
+                    for chunk in statement_chunks(&items, ROWS_PER_INSERT) {
+                        let sql = format!(
+                            "INSERT INTO request_risk (request_id, score, level, hard_blocked, \
+                             assessment, network, assessed_at) VALUES {}",
+                            <super::$db as BulkImport>::values_list(chunk.len(), 7)
+                        );
+                        let mut q = sqlx::query(&sql);
+                        for (_, record, risk) in chunk {
+                            let a = &risk.assessment;
+                            let json = serde_json::to_string(a)
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                            q = q
+                                .bind(record.id)
+                                .bind(i64::from(a.score))
+                                .bind(a.level.as_str())
+                                .bind(a.hard_blocked)
+                                .bind(json)
+                                .bind(risk.network.clone())
+                                .bind(record.updated_at);
+                        }
+                        q.execute(&mut **tx).await?;
+                    }
+                    // Flags are rare (a target other agencies asked about): one by one.
+                    for (actor, record, risk) in items {
+                        let at = record.updated_at;
+                        if let Some(text) = &risk.same_target_flag {
+                            Self::flag_in(tx, actor, record.id, flag_kinds::SAME_TARGET, text, at)
+                                .await?;
+                        }
+                        for r in &risk.reflag {
+                            let had: Option<String> = sqlx::query_scalar(
+                                "SELECT network FROM request_risk WHERE request_id = $1",
+                            )
+                            .bind(r.request_id)
+                            .fetch_optional(&mut **tx)
+                            .await?
+                            .flatten();
+                            Self::write_risk_in(tx, r.request_id, &r.assessment, had.as_deref(), at)
+                                .await?;
+                            Self::flag_in(tx, actor, r.request_id, flag_kinds::SAME_TARGET, &r.text, at)
+                                .await?;
+                        }
+                    }
+                    // (officer, network) -> (times seen, trusted, last seen)
+                    let mut seen: BTreeMap<(Uuid, &str), (i64, bool, DateTime<Utc>)> =
+                        BTreeMap::new();
+                    for (_, record, risk) in items {
+                        if let Some(n) = &risk.network {
+                            let e = seen
+                                .entry((record.submitted_by, n.as_str()))
+                                .or_insert((0, false, record.updated_at));
+                            e.0 += 1;
+                            e.1 |= risk.trust_network;
+                            e.2 = e.2.max(record.updated_at);
+                        }
+                    }
+                    for ((user, network), (times, trusted, at)) in seen {
+                        Self::see_network_in(tx, user, network, trusted, times, at).await?;
                     }
                     Ok(())
                 }
@@ -371,50 +468,71 @@ macro_rules! impl_verification_store {
                     }))
                 }
 
-                async fn verified_domains(&self) -> StoreResult<Vec<String>> {
-                    Ok(sqlx::query_scalar(
-                        "SELECT d.domain FROM agency_domains d JOIN agencies a ON a.id = d.agency_id \
-                         WHERE a.status = $1 ORDER BY d.domain",
-                    )
-                    .bind(AgencyStatus::Verified.as_str())
-                    .fetch_all(self.reader())
-                    .await?)
-                }
-
-                async fn officer_history(&self, user_id: Uuid) -> StoreResult<OfficerHistory> {
+                async fn intake_facts(
+                    &self,
+                    user_id: Uuid,
+                    count_up_to: u32,
+                    agency_id: Uuid,
+                    targets: &[Target],
+                    since: DateTime<Utc>,
+                ) -> StoreResult<IntakeFacts> {
+                    // One connection and three statements for all of it: each trip through
+                    // the pool costs a ping of the connection on its return, each statement a
+                    // round trip, and intake asks this every time.
+                    let mut conn = self.reader().acquire().await?;
+                    // The officer's earlier requests are counted through their index and only
+                    // as far as asked: a busy officer's history must not slow intake.
                     let row = sqlx::query(
-                        // Counted up to 1,000 through the officer's index: the
-                        // score needs "none" or "some", the reviewer's text a number, and a
-                        // busy officer's history must not make intake slower.
                         "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM requests \
-                         WHERE submitted_by = $1 LIMIT 1000) AS a) AS n, \
+                         WHERE submitted_by = $1 LIMIT $2) AS a) AS n, \
                          (SELECT COUNT(*) FROM (SELECT 1 FROM requests \
-                         WHERE submitted_by = $1 AND emergency LIMIT 1) AS b) AS e",
+                         WHERE submitted_by = $1 AND emergency LIMIT 1) AS b) AS e, \
+                         (SELECT COUNT(*) FROM officer_suspensions WHERE user_id = $1) AS s, \
+                         (SELECT checked_at FROM agency_sources WHERE agency_id = $3) AS checked",
                     )
                     .bind(user_id)
-                    .fetch_one(self.reader())
+                    .bind(i64::from(count_up_to.max(1)))
+                    .bind(agency_id)
+                    .fetch_one(&mut *conn)
                     .await?;
                     let n: i64 = row.try_get("n")?;
                     let e: i64 = row.try_get("e")?;
-                    let known_networks: Vec<String> = sqlx::query_scalar(
-                        "SELECT network FROM officer_networks WHERE user_id = $1 AND trusted = $2 \
-                         ORDER BY network",
+                    let s: i64 = row.try_get("s")?;
+                    // Two lists in one statement: the officer's trusted networks and every
+                    // verified agency's e-mail domains.
+                    let lists = sqlx::query(
+                        "SELECT 'network' AS list, network AS item FROM officer_networks \
+                         WHERE user_id = $1 AND trusted = $2 \
+                         UNION ALL SELECT 'domain' AS list, d.domain AS item \
+                         FROM agency_domains d JOIN agencies a ON a.id = d.agency_id \
+                         WHERE a.status = $3 ORDER BY list, item",
                     )
                     .bind(user_id)
                     .bind(true)
-                    .fetch_all(self.reader())
+                    .bind(AgencyStatus::Verified.as_str())
+                    .fetch_all(&mut *conn)
                     .await?;
-                    let suspended: Option<Uuid> = sqlx::query_scalar(
-                        "SELECT user_id FROM officer_suspensions WHERE user_id = $1",
-                    )
-                    .bind(user_id)
-                    .fetch_optional(self.reader())
-                    .await?;
-                    Ok(OfficerHistory {
-                        previous_requests: u32::try_from(n).unwrap_or(u32::MAX),
-                        has_sent_emergency: e > 0,
-                        known_networks,
-                        suspended: suspended.is_some(),
+                    let (mut known_networks, mut verified_domains) = (Vec::new(), Vec::new());
+                    for row in &lists {
+                        let item: String = row.try_get("item")?;
+                        match row.try_get::<String, _>("list")?.as_str() {
+                            "network" => known_networks.push(item),
+                            _ => verified_domains.push(item),
+                        }
+                    }
+                    Ok(IntakeFacts {
+                        history: OfficerHistory {
+                            previous_requests: u32::try_from(n).unwrap_or(u32::MAX),
+                            has_sent_emergency: e > 0,
+                            known_networks,
+                            suspended: s > 0,
+                        },
+                        source_checked_at: row.try_get("checked")?,
+                        verified_domains,
+                        same_target: Self::same_target_requests_on(
+                            &mut conn, agency_id, targets, since,
+                        )
+                        .await?,
                     })
                 }
 
@@ -453,50 +571,9 @@ macro_rules! impl_verification_store {
                     .bind(true)
                     .fetch_one(&mut *tx)
                     .await?;
-                    Self::see_network_in(&mut tx, user_id, network, trusted == 0, time(at)).await?;
+                    Self::see_network_in(&mut tx, user_id, network, trusted == 0, 1, time(at)).await?;
                     tx.commit().await?;
                     Ok(())
-                }
-
-                async fn same_target_requests(
-                    &self,
-                    agency_id: Uuid,
-                    targets: &[Target],
-                    since: DateTime<Utc>,
-                ) -> StoreResult<Vec<SameTargetHit>> {
-                    let mut out: Vec<SameTargetHit> = Vec::new();
-                    for t in targets {
-                        let rows = sqlx::query(
-                            "SELECT r.id, r.agency_id, a.name, r.received_at, r.status, r.emergency \
-                             FROM request_targets t JOIN requests r ON r.id = t.request_id \
-                             JOIN agencies a ON a.id = r.agency_id \
-                             WHERE t.kind = $1 AND t.value IN ($2, $5) AND r.agency_id <> $3 \
-                             AND r.received_at >= $4",
-                        )
-                        .bind(t.kind.as_str())
-                        .bind(&t.value)
-                        .bind(agency_id)
-                        .bind(time(since))
-                        // An address written with capitals names the same mailbox in practice.
-                        .bind(t.value.to_lowercase())
-                        .fetch_all(self.reader())
-                        .await?;
-                        for row in &rows {
-                            let id: Uuid = row.try_get("id")?;
-                            if out.iter().any(|h| h.request_id == id) {
-                                continue;
-                            }
-                            out.push(SameTargetHit {
-                                request_id: id,
-                                agency_id: row.try_get("agency_id")?,
-                                agency_name: row.try_get("name")?,
-                                received_at: row.try_get("received_at")?,
-                                status: parse_column("status", &row.try_get::<String, _>("status")?)?,
-                                emergency: row.try_get("emergency")?,
-                            });
-                        }
-                    }
-                    Ok(out)
                 }
 
                 async fn risk(&self, request_id: Uuid) -> StoreResult<Option<StoredRisk>> {

@@ -192,7 +192,15 @@ async fn agencies_and_users() {
         s.create_token(&admin(), u.id, "hash-1", "cli")
             .await
             .unwrap();
-        assert_eq!(s.user_for_token("hash-1").await.unwrap().id, u.id);
+        let (holder, agency) = s.user_for_token("hash-1").await.unwrap();
+        assert_eq!(holder.id, u.id);
+        let agency = agency.expect("the officer's agency comes with the token");
+        assert_eq!(
+            (agency.id, agency.status, &agency.domains),
+            (a.id, AgencyStatus::Suspended, &a.domains),
+            "{}",
+            f.name
+        );
         assert!(matches!(
             s.user_for_token("hash-2").await,
             Err(StoreError::NotFound)

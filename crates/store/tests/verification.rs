@@ -132,7 +132,26 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
             .await
             .unwrap();
         let v = s.verification();
-        assert_eq!(v.verified_domains().await.unwrap().len(), 2, "{name}");
+        let hour_ago = || Utc::now() - chrono::Duration::hours(1);
+        let facts = |officer: usize, agency: usize, count_up_to: u32| {
+            let officer = officers[officer].clone();
+            let agency = agencies[agency].id;
+            let v = s.verification();
+            async move {
+                let targets = new_request(&officer, "x@example.com").intake.intake.targets;
+                v.intake_facts(officer.id, count_up_to, agency, &targets, hour_ago())
+                    .await
+                    .unwrap()
+            }
+        };
+        let first_facts = facts(0, 0, 1000).await;
+        assert_eq!(
+            first_facts.verified_domains,
+            vec!["shelbyvillepd.gov", "springfieldpd.gov"],
+            "{name}"
+        );
+        assert_eq!(first_facts.history.previous_requests, 0, "{name}");
+        assert_eq!(first_facts.source_checked_at, None, "{name}");
 
         // The officer's first network is trusted at sign-in; a later new one is not.
         v.record_sign_in_network(officers[0].id, "198.51.100.0/24", Utc::now())
@@ -141,7 +160,7 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
         v.record_sign_in_network(officers[0].id, "203.0.113.0/24", Utc::now())
             .await
             .unwrap();
-        let h = v.officer_history(officers[0].id).await.unwrap();
+        let h = facts(0, 0, 1000).await.history;
         assert_eq!(h.known_networks, vec!["198.51.100.0/24"], "{name}");
 
         // A first request, stored with its assessment and its (doubted) network.
@@ -165,7 +184,7 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
         let stored = v.risk(first.id).await.unwrap().unwrap();
         assert_eq!(stored.assessment.score, 50, "{name}");
         assert_eq!(stored.network.as_deref(), Some("203.0.113.0/24"));
-        let h = v.officer_history(officers[0].id).await.unwrap();
+        let h = facts(0, 0, 1000).await.history;
         assert_eq!(h.previous_requests, 1);
         assert_eq!(
             h.known_networks,
@@ -174,18 +193,12 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
         );
 
         // Another agency asks about the same target: found, and the first re-flagged.
-        let hits = v
-            .same_target_requests(
-                agencies[1].id,
-                &new_request(&officers[1], "x@example.com")
-                    .intake
-                    .intake
-                    .targets,
-                Utc::now() - chrono::Duration::hours(1),
-            )
-            .await
-            .unwrap();
+        let hits = facts(1, 1, 1000).await.same_target;
         assert_eq!(hits.len(), 1, "{name}");
+        assert!(
+            facts(0, 0, 1000).await.same_target.is_empty(),
+            "the agency's own request is not another agency's: {name}"
+        );
         assert_eq!(hits[0].request_id, first.id);
         assert_eq!(hits[0].agency_name, "Springfield PD");
         let second = created(
@@ -236,11 +249,7 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
             .await
             .unwrap();
         assert_eq!(v.callbacks(first.id).await.unwrap().len(), 1);
-        let mut known = v
-            .officer_history(officers[0].id)
-            .await
-            .unwrap()
-            .known_networks;
+        let mut known = facts(0, 0, 1000).await.history.known_networks;
         known.sort();
         assert_eq!(known, vec!["198.51.100.0/24", "203.0.113.0/24"], "{name}");
 
@@ -262,7 +271,7 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
             .await
             .unwrap();
         assert_eq!(flagged, vec![first.id], "{name}");
-        assert!(v.officer_history(officers[0].id).await.unwrap().suspended);
+        assert!(facts(0, 0, 1).await.history.suspended);
         assert!(matches!(
             v.suspend_officer(&sys(), officers[0].id, "again").await,
             Err(StoreError::Conflict(_))
@@ -312,6 +321,11 @@ async fn risk_flags_networks_callbacks_and_suspensions() {
                 .unwrap()
                 .source,
             src.source
+        );
+        assert_eq!(
+            facts(0, 0, 1).await.source_checked_at,
+            Some(src.checked_at),
+            "{name}"
         );
 
         let actions: Vec<String> = s

@@ -5,7 +5,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use custodian_core::{AgencyStatus, Role};
-use custodian_store::{Actor, Scope, SessionStage, StoreError, User};
+use custodian_store::{Actor, Agency, Scope, SessionStage, StoreError, User};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -24,8 +24,9 @@ pub fn token_hash(token: &str) -> String {
 pub struct Caller {
     pub user: User,
     pub scope: Scope,
-    /// For agency staff: whether their agency is verified (only verified agencies may serve).
-    pub agency_status: Option<AgencyStatus>,
+    /// For agency staff: their agency as it stood when the call was authenticated (only
+    /// verified agencies may serve; verification at intake reads the rest).
+    pub agency: Option<Agency>,
     /// The address the call came from, when known (see `verification::address_of`).
     pub address: Option<std::net::IpAddr>,
 }
@@ -63,7 +64,7 @@ impl Caller {
                 ))
             }
         };
-        match self.agency_status {
+        match self.agency.as_ref().map(|a| a.status) {
             Some(AgencyStatus::Verified) => Ok(agency),
             Some(AgencyStatus::Suspended) => Err(ApiError::forbidden(
                 "agency_suspended",
@@ -80,16 +81,23 @@ impl Caller {
 impl Caller {
     /// The caller a signed-in browser session stands for.
     pub async fn of_user(state: &AppState, user: User) -> Result<Caller, ApiError> {
-        let agency_status = match user.agency_id {
-            Some(a) if user.role.is_agency_side() => Some(state.store.get_agency(a).await?.status),
+        let agency = match user.agency_id {
+            Some(a) if user.role.is_agency_side() => Some(state.store.get_agency(a).await?),
             _ => None,
         };
-        Ok(Caller {
+        Ok(Caller::with_agency(user, agency))
+    }
+
+    /// The caller `user` stands for, with their agency as read with them (kept only for
+    /// agency staff).
+    fn with_agency(user: User, agency: Option<Agency>) -> Caller {
+        let agency = agency.filter(|_| user.role.is_agency_side());
+        Caller {
             scope: Scope::of(&user),
             user,
-            agency_status,
+            agency,
             address: None,
-        })
+        }
     }
 }
 
@@ -131,14 +139,14 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header is not a Custodian bearer token")
             })?;
-        let user = match state.store.user_for_token(&token_hash(token)).await {
-            Ok(u) => u,
+        let (user, agency) = match state.store.user_for_token(&token_hash(token)).await {
+            Ok(found) => found,
             Err(StoreError::NotFound) => {
                 return Err(ApiError::unauthorized("the token is unknown or revoked"))
             }
             Err(e) => return Err(e.into()),
         };
-        let mut caller = Caller::of_user(state, user).await?;
+        let mut caller = Caller::with_agency(user, agency);
         caller.address = crate::verification::address_of(parts);
         Ok(caller)
     }

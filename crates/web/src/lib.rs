@@ -85,6 +85,8 @@ pub struct AppState {
     pub source: Option<custodian_sources::DynSource>,
     /// Holds, productions and customer notice; without it their endpoints answer 503.
     pub custody: Option<Arc<custodian_custody::Custody>>,
+    /// The risk policy as last read (see `verification::risk_policy`).
+    pub risk_policy: Arc<verification::PolicyCache>,
 }
 
 impl AppState {
@@ -98,6 +100,7 @@ impl AppState {
             jobs_waker: Arc::new(tokio::sync::Notify::new()),
             source: None,
             custody: None,
+            risk_policy: Default::default(),
         }
     }
 

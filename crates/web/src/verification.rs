@@ -18,7 +18,9 @@ use custodian_core::verification::{
     RiskAssessment, RiskCode, RiskLevel, RiskPolicy, RiskReason, RiskSignals,
 };
 use custodian_core::{AgencyStatus, LegalProcess};
-use custodian_store::verification::{IntakeRisk, Reflag, RequestFlag, StoredCallback, StoredRisk};
+use custodian_store::verification::{
+    IntakeFacts, IntakeRisk, Reflag, RequestFlag, StoredCallback, StoredRisk,
+};
 use custodian_store::{Agency, DynStore, NewRequest, RequestRecord, Submission, User};
 
 use crate::auth::Caller;
@@ -29,12 +31,43 @@ use crate::AppState;
 /// default policy applies.
 pub const RISK_POLICY_SETTING: &str = "risk_policy";
 
+/// How long a read of the risk policy is used before it is read again.
+const POLICY_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The risk policy as read at most [`POLICY_FRESHNESS`] ago. Intake scores every request with
+/// it and it changes rarely, so a request costs no read of it; an admin's change applies to
+/// requests received from a second later.
+#[derive(Default)]
+pub struct PolicyCache(std::sync::Mutex<Option<(std::time::Instant, RiskPolicy)>>);
+
 /// The risk policy in force.
 pub async fn risk_policy(state: &AppState) -> ApiResult<RiskPolicy> {
-    policy_in(&state.store).await
+    let fresh = |c: &Option<(std::time::Instant, RiskPolicy)>| {
+        c.as_ref()
+            .filter(|(at, _)| at.elapsed() < POLICY_FRESHNESS)
+            .map(|(_, p)| p.clone())
+    };
+    let cached = fresh(
+        &state
+            .risk_policy
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()),
+    );
+    if let Some(p) = cached {
+        return Ok(p);
+    }
+    let read = policy_in(&state.store).await?;
+    *state
+        .risk_policy
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), read.clone()));
+    Ok(read)
 }
 
-async fn policy_in(store: &DynStore) -> ApiResult<RiskPolicy> {
+/// The risk policy stored now.
+pub async fn policy_in(store: &DynStore) -> ApiResult<RiskPolicy> {
     let raw = store.admin().setting(RISK_POLICY_SETTING).await?;
     Ok(raw
         .and_then(|r| serde_json::from_str(&r).ok())
@@ -110,15 +143,15 @@ pub(crate) async fn record_sign_in(
 }
 
 /// Since when the provider has known the agency as verified: its registration with the
-/// provider, or the admin's recorded check if that came later. A check dated before the
-/// registration does not give a newly registered agency a track record.
-async fn verified_at(store: &DynStore, agency: &Agency) -> ApiResult<Option<DateTime<Utc>>> {
-    let source = store.verification().agency_source(agency.id).await?;
-    Ok(match source {
-        Some(s) => Some(s.checked_at.max(agency.created_at)),
+/// provider, or the admin's recorded check against an independent source (`checked_at`) if
+/// that came later. A check dated before the registration does not give a newly registered
+/// agency a track record.
+fn verified_at(agency: &Agency, checked_at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match checked_at {
+        Some(checked_at) => Some(checked_at.max(agency.created_at)),
         None if agency.status == AgencyStatus::Verified => Some(agency.created_at),
         None => None,
-    })
+    }
 }
 
 /// The signature block of a request: who signs an emergency (the issuing authority and the
@@ -149,9 +182,17 @@ pub(crate) async fn submit_verified(
     caller: &Caller,
     mut request: NewRequest,
 ) -> ApiResult<Submission> {
+    // The agency read when the call was authenticated, a moment ago.
+    let agency = match &caller.agency {
+        Some(a) if a.id == request.agency_id => a.clone(),
+        _ => state.store.get_agency(request.agency_id).await?,
+    };
+    let policy = risk_policy(state).await?;
     let risk = intake_risk(
         &state.store,
+        &policy,
         &caller.user,
+        &agency,
         &request,
         caller.address,
         Utc::now(),
@@ -161,37 +202,46 @@ pub(crate) async fn submit_verified(
     Ok(state.store.submit_request(&caller.actor(), request).await?)
 }
 
-/// What intake stores beside `request` from `user`, who called from `address`: the risk
-/// assessment at `now`, the earlier requests to re-flag and the network. Refuses a suspended
-/// officer (403 `officer_suspended`).
+/// What intake stores beside `request` from `user` of `agency`, who called from `address`:
+/// the risk assessment at `now`, the earlier requests to re-flag and the network. Refuses a
+/// suspended officer (403 `officer_suspended`).
 pub async fn intake_risk(
     store: &DynStore,
+    policy: &RiskPolicy,
     user: &User,
+    agency: &Agency,
     request: &NewRequest,
     address: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> ApiResult<IntakeRisk> {
     let verification = store.verification();
-    let history = verification.officer_history(user.id).await?;
+    let intake = &request.intake.intake;
+    let window = Duration::hours(i64::from(policy.same_target_window_hours));
+    let IntakeFacts {
+        history,
+        source_checked_at,
+        verified_domains,
+        same_target: hits,
+    } = verification
+        .intake_facts(
+            user.id,
+            earlier_requests_to_count(request.intake.is_emergency()),
+            agency.id,
+            &intake.targets,
+            now - window,
+        )
+        .await?;
     if history.suspended {
         return Err(ApiError::forbidden(
             "officer_suspended",
             "your account is suspended; contact the provider's legal team",
         ));
     }
-    let policy = policy_in(store).await?;
-    let agency = store.get_agency(request.agency_id).await?;
-    let verified_domains = verification.verified_domains().await?;
     let email_domain = user
         .email
         .rsplit_once('@')
         .map(|(_, d)| d.to_ascii_lowercase())
         .unwrap_or_default();
-    let intake = &request.intake.intake;
-    let window = Duration::hours(i64::from(policy.same_target_window_hours));
-    let hits = verification
-        .same_target_requests(agency.id, &intake.targets, now - window)
-        .await?;
     let signals = RiskSignals {
         process: intake.process,
         is_emergency: request.intake.is_emergency(),
@@ -201,7 +251,7 @@ pub async fn intake_risk(
             name: agency.name.clone(),
             kind: agency.kind,
             status: agency.status,
-            verified_at: verified_at(store, &agency).await?,
+            verified_at: verified_at(agency, source_checked_at),
             domains: agency.domains.clone(),
             jurisdiction: Some(Place {
                 country: agency.country,
@@ -227,7 +277,7 @@ pub async fn intake_risk(
             })
             .collect(),
     };
-    let assessment = assess_risk(&signals, &policy, now);
+    let assessment = assess_risk(&signals, policy, now);
 
     // Each earlier open request about the same target learns of this one.
     let mut reflag = Vec::new();
@@ -236,7 +286,7 @@ pub async fn intake_risk(
         received_at: now,
     }];
     for h in hits.iter().filter(|h| h.status.is_open()) {
-        let Some(reason) = same_target_reason(&mine, &h.agency_name, h.emergency, &policy, now)
+        let Some(reason) = same_target_reason(&mine, &h.agency_name, h.emergency, policy, now)
         else {
             continue;
         };
@@ -245,7 +295,7 @@ pub async fn intake_risk(
             None => unassessed(),
         };
         let text = reason.text.clone();
-        earlier.add_reason(reason, &policy);
+        earlier.add_reason(reason, policy);
         reflag.push(Reflag {
             request_id: h.request_id,
             assessment: earlier,
@@ -264,6 +314,18 @@ pub async fn intake_risk(
         same_target_flag,
         reflag,
     })
+}
+
+/// How far intake counts the officer's earlier requests: the score asks only whether there
+/// are any; the number is shown only for an emergency from an officer who never sent one
+/// ("has sent 14 earlier requests but never an emergency"), and is capped there so that a
+/// busy officer's history does not slow intake.
+fn earlier_requests_to_count(is_emergency: bool) -> u32 {
+    if is_emergency {
+        1000
+    } else {
+        1
+    }
 }
 
 /// An assessment with no reasons, for a request stored without one (imported, or from before
