@@ -267,7 +267,7 @@ mod tests {
         // Nothing is left beside the blob: no temporary file, no half-written one.
         let mut names = Vec::new();
         for entry in
-            std::fs::read_dir(dir.path().join(&format!("blobs/sha256/{}", &b.sha256[..2]))).unwrap()
+            std::fs::read_dir(dir.path().join(format!("blobs/sha256/{}", &b.sha256[..2]))).unwrap()
         {
             names.push(entry.unwrap().file_name().into_string().unwrap());
         }

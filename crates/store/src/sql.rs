@@ -40,29 +40,6 @@ pub(crate) fn statement_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::statement_chunks;
-
-    #[test]
-    fn statement_chunks_are_powers_of_two_covering_everything_in_order() {
-        let items: Vec<u32> = (0..203).collect();
-        let runs: Vec<&[u32]> = statement_chunks(&items, 64).collect();
-        let sizes: Vec<usize> = runs.iter().map(|r| r.len()).collect();
-        assert_eq!(sizes, vec![64, 64, 64, 8, 2, 1]);
-        assert_eq!(runs.concat(), items);
-        let sizes: Vec<usize> = statement_chunks(&items, 1000).map(|r| r.len()).collect();
-        assert_eq!(sizes, vec![128, 64, 8, 2, 1]);
-        assert_eq!(statement_chunks(&items[..0], 64).count(), 0);
-        assert_eq!(
-            statement_chunks(&items[..5], 0)
-                .map(|r| r.len())
-                .sum::<usize>(),
-            5
-        );
-    }
-}
-
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     custodian_audit::AuditEntry::truncate_time(chrono::Utc::now())
 }
@@ -1229,3 +1206,26 @@ macro_rules! impl_store {
     };
 }
 pub(crate) use impl_store;
+
+#[cfg(test)]
+mod tests {
+    use super::statement_chunks;
+
+    #[test]
+    fn statement_chunks_are_powers_of_two_covering_everything_in_order() {
+        let items: Vec<u32> = (0..203).collect();
+        let runs: Vec<&[u32]> = statement_chunks(&items, 64).collect();
+        let sizes: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+        assert_eq!(sizes, vec![64, 64, 64, 8, 2, 1]);
+        assert_eq!(runs.concat(), items);
+        let sizes: Vec<usize> = statement_chunks(&items, 1000).map(|r| r.len()).collect();
+        assert_eq!(sizes, vec![128, 64, 8, 2, 1]);
+        assert_eq!(statement_chunks(&items[..0], 64).count(), 0);
+        assert_eq!(
+            statement_chunks(&items[..5], 0)
+                .map(|r| r.len())
+                .sum::<usize>(),
+            5
+        );
+    }
+}

@@ -6,6 +6,7 @@ pub mod account;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod fresh;
 mod json;
 pub mod session;
 mod static_files;
@@ -85,8 +86,10 @@ pub struct AppState {
     pub source: Option<custodian_sources::DynSource>,
     /// Holds, productions and customer notice; without it their endpoints answer 503.
     pub custody: Option<Arc<custodian_custody::Custody>>,
-    /// The risk policy as last read (see `verification::risk_policy`).
-    pub risk_policy: Arc<verification::PolicyCache>,
+    /// The risk policy and the deadline calendars as recently read (see [`fresh`]).
+    pub risk_policy: Arc<fresh::Fresh<(), custodian_core::verification::RiskPolicy>>,
+    pub calendars:
+        Arc<fresh::Fresh<(String, i32), Arc<custodian_core::deadline::BusinessCalendar>>>,
 }
 
 impl AppState {
@@ -101,6 +104,7 @@ impl AppState {
             source: None,
             custody: None,
             risk_policy: Default::default(),
+            calendars: Default::default(),
         }
     }
 

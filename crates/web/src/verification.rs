@@ -31,38 +31,14 @@ use crate::AppState;
 /// default policy applies.
 pub const RISK_POLICY_SETTING: &str = "risk_policy";
 
-/// How long a read of the risk policy is used before it is read again.
-const POLICY_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The risk policy as read at most [`POLICY_FRESHNESS`] ago. Intake scores every request with
-/// it and it changes rarely, so a request costs no read of it; an admin's change applies to
-/// requests received from a second later.
-#[derive(Default)]
-pub struct PolicyCache(std::sync::Mutex<Option<(std::time::Instant, RiskPolicy)>>);
-
-/// The risk policy in force.
+/// The risk policy in force, as read at most a second ago (`crate::fresh`): intake scores
+/// every request with it.
 pub async fn risk_policy(state: &AppState) -> ApiResult<RiskPolicy> {
-    let fresh = |c: &Option<(std::time::Instant, RiskPolicy)>| {
-        c.as_ref()
-            .filter(|(at, _)| at.elapsed() < POLICY_FRESHNESS)
-            .map(|(_, p)| p.clone())
-    };
-    let cached = fresh(
-        &state
-            .risk_policy
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()),
-    );
-    if let Some(p) = cached {
+    if let Some(p) = state.risk_policy.get(&()) {
         return Ok(p);
     }
     let read = policy_in(&state.store).await?;
-    *state
-        .risk_policy
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), read.clone()));
+    state.risk_policy.put((), read);
     Ok(read)
 }
 

@@ -751,6 +751,23 @@ pub async fn deadline_calendar(
     Ok(compiled.clone())
 }
 
+/// [`deadline_calendar`] as read at most a second ago (`crate::fresh`): intake sets the
+/// deadline of every request with it. An edit through this server clears it.
+pub(crate) async fn intake_calendar(
+    state: &AppState,
+    country: &Country,
+    at: DateTime<Utc>,
+) -> Result<Arc<custodian_core::deadline::BusinessCalendar>, StoreError> {
+    let key = (country.code().to_string(), at.year());
+    if let Some(c) = state.calendars.get(&key) {
+        return Ok(c);
+    }
+    let read =
+        Arc::new(deadline_calendar(&state.store, &state.config.calendar, country, at).await?);
+    state.calendars.put(key, read.clone());
+    Ok(read)
+}
+
 /// A calendar to show: the stored one, or for `US` the compiled default.
 pub(crate) fn calendar_view(
     code: &str,
@@ -913,11 +930,13 @@ pub(crate) async fn new_calendar(
         Some(n) => required("name", n, 100)?,
         None => country.name().to_string(),
     };
-    Ok(state
+    let created = state
         .store
         .deadlines()
         .create_calendar(&caller.actor(), country.code(), &name, base)
-        .await?)
+        .await?;
+    state.calendars.clear();
+    Ok(created)
 }
 
 /// Create a holiday calendar for a country.
@@ -1018,12 +1037,14 @@ pub(crate) async fn holiday_added(
     // The calendar's rules give the clear answer here; the store applies them again in its
     // transaction.
     calendar.spec.add(date, name).map_err(calendar_refusal)?;
-    state
+    let edited = state
         .store
         .deadlines()
         .add_holiday(&caller.actor(), &calendar.code, date, name.trim())
         .await
-        .map_err(store_error("calendar"))
+        .map_err(store_error("calendar"));
+    state.calendars.clear();
+    edited
 }
 
 /// Makes a holiday a working day again (the API and the calendar page).
@@ -1037,12 +1058,14 @@ pub(crate) async fn holiday_removed(
     let date = parse_date("date", date)?;
     let calendar = editable_calendar(state, caller, code).await?;
     calendar.spec.remove(date).map_err(calendar_refusal)?;
-    state
+    let edited = state
         .store
         .deadlines()
         .remove_holiday(&caller.actor(), &calendar.code, date)
         .await
-        .map_err(store_error("holiday"))
+        .map_err(store_error("holiday"));
+    state.calendars.clear();
+    edited
 }
 
 /// Add a holiday (a federal holiday worked through is taken off again).

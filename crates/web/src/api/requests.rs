@@ -320,13 +320,9 @@ pub(crate) async fn store_submission(
         });
     }
     let received_at = Utc::now();
-    let calendar = crate::api::admin::deadline_calendar(
-        &state.store,
-        &state.config.calendar,
-        &intake.intake.issuing_country,
-        received_at,
-    )
-    .await?;
+    let calendar =
+        crate::api::admin::intake_calendar(state, &intake.intake.issuing_country, received_at)
+            .await?;
     let due = respond_by(
         intake.intake.process,
         intake.is_emergency(),
