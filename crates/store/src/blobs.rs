@@ -159,15 +159,29 @@ impl Blobs {
 /// under a temporary name and renamed. (The rename through one shared `tmp/` directory made
 /// every upload contend for that directory's lock.)
 fn write_durably(root: &Path, path: &Path, bytes: &[u8]) -> StoreResult<()> {
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.len() == bytes.len() as u64 {
-            return Ok(()); // content-addressed: the same bytes are already there
-        }
-    }
     let dir = path
         .parent()
         .ok_or_else(|| StoreError::Blob("blob path has no parent".into()))?;
-    std::fs::create_dir_all(dir).map_err(blob_err)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.len() == bytes.len() as u64 {
+            // Content-addressed: the same bytes are already there. Another upload of them may
+            // have linked the file a moment ago without having fsync'd the directory yet, so
+            // its name is made durable here before this upload is acknowledged.
+            return std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(blob_err);
+        }
+    }
+    if !dir.is_dir() {
+        // A new shard directory: its own name, and those of any directories made with it,
+        // must be durable too, or a crash could lose the directory with the blob in it.
+        std::fs::create_dir_all(dir).map_err(blob_err)?;
+        for made in dir.ancestors().skip(1).take_while(|d| d.starts_with(root)) {
+            std::fs::File::open(made)
+                .and_then(|d| d.sync_all())
+                .map_err(blob_err)?;
+        }
+    }
     #[cfg(target_os = "linux")]
     match unnamed::write_and_link(dir, path, bytes) {
         Ok(()) => return Ok(()),
