@@ -349,7 +349,7 @@ macro_rules! impl_account_store {
             use uuid::Uuid;
 
             use $crate::account_sql::*;
-            use $crate::sql::{now, parse_column, REQUEST_COLUMNS, USER_COLUMNS};
+            use $crate::sql::{now, parse_column, qualified, REQUEST_COLUMNS, USER_COLUMNS};
             use $crate::{
                 Actor, AuditEvent, RequestFilter, RequestPage, Scope, StoreError, StoreResult,
                 StoredAuditEntry,
@@ -1367,11 +1367,7 @@ macro_rules! impl_account_store {
 
                 async fn followers(&self, scope: Scope, request_id: Uuid) -> StoreResult<Vec<FollowerRecord>> {
                     self.request_in(scope, request_id, false).await?;
-                    let cols = USER_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("u.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let cols = qualified(USER_COLUMNS, "u", None);
                     let sql = format!(
                         "SELECT {cols}, f.added_by, f.created_at AS followed_at FROM request_followers f \
                          JOIN users u ON u.id = f.user_id WHERE f.request_id = $1 ORDER BY f.created_at, u.email"

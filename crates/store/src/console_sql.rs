@@ -128,20 +128,12 @@ macro_rules! impl_console_store {
             use uuid::Uuid;
 
             use $crate::console_sql::*;
-            use $crate::sql::{now, parse_column, REQUEST_COLUMNS, USER_COLUMNS};
+            use $crate::sql::{now, parse_column, qualified, REQUEST_COLUMNS, USER_COLUMNS};
             use $crate::{Actor, Agency, AuditEvent, NewMail, StoreError, StoreResult, User};
 
             type Store = super::$store;
             type Tx = sqlx::Transaction<'static, super::$db>;
             type Conn = <super::$db as sqlx::Database>::Connection;
-
-            fn prefixed(columns: &str, table: &str) -> String {
-                columns
-                    .split(", ")
-                    .map(|c| format!("{table}.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
 
             impl Store {
                 /// The calendar `code` as stored, read inside `tx`.
@@ -606,12 +598,8 @@ macro_rules! impl_console_store {
                              AND d.assignee_id = r.assignee_id \
                              AND d.kind = CASE WHEN r.respond_by < $2 THEN 'overdue' ELSE 'due_soon' END) \
                          ORDER BY r.respond_by LIMIT $4",
-                        prefixed(REQUEST_COLUMNS, "r"),
-                        USER_COLUMNS
-                            .split(", ")
-                            .map(|c| format!("u.{c} AS user_{c}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        qualified(REQUEST_COLUMNS, "r", None),
+                        qualified(USER_COLUMNS, "u", Some("user_")),
                         acting.join(", ")
                     );
                     let rows = sqlx::query(&sql)

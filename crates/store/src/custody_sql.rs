@@ -31,7 +31,7 @@ macro_rules! impl_custody_store {
             use $crate::custody::job_kinds::*;
             use $crate::custody::*;
             use $crate::custody_sql::{HOLD_COLUMNS, ITEM_COLUMNS, PRODUCTION_COLUMNS};
-            use $crate::sql::parse_column;
+            use $crate::sql::{parse_column, qualified};
             use $crate::{
                 Actor, AuditEvent, NewJob, Scope, StoreError, StoreResult, StoredAuditEntry,
                 StoredObject,
@@ -672,11 +672,7 @@ macro_rules! impl_custody_store {
                     agency_id: Uuid,
                     target: &Target,
                 ) -> StoreResult<Vec<HoldRecord>> {
-                    let columns = HOLD_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("h.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let columns = qualified(HOLD_COLUMNS, "h", None);
                     let sql = format!(
                         "SELECT {columns} FROM holds h WHERE h.agency_id = $1 \
                          AND h.status = 'active' AND EXISTS (SELECT 1 FROM hold_accounts a \

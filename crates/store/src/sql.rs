@@ -40,6 +40,19 @@ pub(crate) fn statement_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item
     })
 }
 
+/// `columns` ("a, b") qualified by `table` for a join: "t.a, t.b", or with `alias` "t.a AS
+/// {alias}a, t.b AS {alias}b" where another table has columns of the same names.
+pub(crate) fn qualified(columns: &str, table: &str, alias: Option<&str>) -> String {
+    columns
+        .split(", ")
+        .map(|c| match alias {
+            Some(a) => format!("{table}.{c} AS {a}{c}"),
+            None => format!("{table}.{c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     custodian_audit::AuditEntry::truncate_time(chrono::Utc::now())
 }
@@ -54,7 +67,7 @@ macro_rules! impl_store {
         use uuid::Uuid;
 
         use $crate::sql::{
-            now, parse_column, AGENCY_COLUMNS, REQUEST_COLUMNS, USER_COLUMNS,
+            now, parse_column, qualified, AGENCY_COLUMNS, REQUEST_COLUMNS, USER_COLUMNS,
         };
         use $crate::*;
 
@@ -63,6 +76,23 @@ macro_rules! impl_store {
 
         fn agency_row(row: &DbRow, domains: Vec<String>) -> StoreResult<Agency> {
             agency_row_as(row, "", domains)
+        }
+
+        /// The agency in rows of `agencies LEFT JOIN agency_domains` (a row per domain, its
+        /// columns and `domain` named `{prefix}{column}`); `None` when the join found none.
+        fn agency_of_rows(rows: &[DbRow], prefix: &str) -> StoreResult<Option<Agency>> {
+            let Some(first) = rows.first() else { return Ok(None) };
+            if first.try_get::<Option<Uuid>, _>(format!("{prefix}id").as_str())?.is_none() {
+                return Ok(None);
+            }
+            let domain = format!("{prefix}domain");
+            let mut domains = Vec::with_capacity(rows.len());
+            for row in rows {
+                if let Some(d) = row.try_get::<Option<String>, _>(domain.as_str())? {
+                    domains.push(d);
+                }
+            }
+            agency_row_as(first, prefix, domains).map(Some)
         }
 
         /// An agency from columns named `{prefix}{column}` (joined beside another table's).
@@ -390,25 +420,14 @@ macro_rules! impl_store {
             async fn get_agency(&self, id: Uuid) -> StoreResult<Agency> {
                 // One statement (a row per domain): every authenticated agency call reads
                 // its agency, and each statement costs a trip through the pool.
-                let columns = AGENCY_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("a.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
                 let sql = format!(
-                    "SELECT {columns}, d.domain FROM agencies a \
+                    "SELECT {}, d.domain FROM agencies a \
                      LEFT JOIN agency_domains d ON d.agency_id = a.id \
-                     WHERE a.id = $1 ORDER BY d.domain"
+                     WHERE a.id = $1 ORDER BY d.domain",
+                    qualified(AGENCY_COLUMNS, "a", None)
                 );
                 let rows = sqlx::query(&sql).bind(id).fetch_all(self.reader()).await?;
-                let first = rows.first().ok_or(StoreError::NotFound)?;
-                let mut domains = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    if let Some(d) = row.try_get::<Option<String>, _>("domain")? {
-                        domains.push(d);
-                    }
-                }
-                agency_row(first, domains)
+                agency_of_rows(&rows, "")?.ok_or(StoreError::NotFound)
             }
 
             async fn find_agency_by_name(&self, name: &str) -> StoreResult<Agency> {
@@ -586,23 +605,15 @@ macro_rules! impl_store {
             ) -> StoreResult<(User, Option<Agency>)> {
                 // A row per agency domain; the agency's columns prefixed `agency__` (the user
                 // has an `agency_id` of its own).
-                let user_columns = USER_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("u.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let agency_columns = AGENCY_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("a.{c} AS agency__{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
                 let sql = format!(
-                    "SELECT {user_columns}, {agency_columns}, d.domain AS agency__domain \
+                    "SELECT {}, {}, d.domain AS agency__domain \
                      FROM users u JOIN api_tokens t ON t.user_id = u.id \
                      LEFT JOIN agencies a ON a.id = u.agency_id \
                      LEFT JOIN agency_domains d ON d.agency_id = a.id \
                      WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = $2 \
-                     ORDER BY d.domain"
+                     ORDER BY d.domain",
+                    qualified(USER_COLUMNS, "u", None),
+                    qualified(AGENCY_COLUMNS, "a", Some("agency__")),
                 );
                 let rows = sqlx::query(&sql)
                     .bind(token_hash)
@@ -610,20 +621,7 @@ macro_rules! impl_store {
                     .fetch_all(self.reader())
                     .await?;
                 let first = rows.first().ok_or(StoreError::NotFound)?;
-                let user = user_row(first)?;
-                let agency = match first.try_get::<Option<Uuid>, _>("agency__id")? {
-                    Some(_) => {
-                        let mut domains = Vec::with_capacity(rows.len());
-                        for row in &rows {
-                            if let Some(d) = row.try_get::<Option<String>, _>("agency__domain")? {
-                                domains.push(d);
-                            }
-                        }
-                        Some(agency_row_as(first, "agency__", domains)?)
-                    }
-                    None => None,
-                };
-                Ok((user, agency))
+                Ok((user_row(first)?, agency_of_rows(&rows, "agency__")?))
             }
 
             async fn submit_request(
