@@ -48,19 +48,30 @@ pub fn write_value(out: &mut String, value: &Value) {
 /// escaped, everything else is written as UTF-8.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if c < ' ' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole: every character escaped is
+    // ASCII, so a byte below 0x80 that is not one of them never splits a character.
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
         }
+        plain = i + 1;
     }
+    out.push_str(&s[plain..]);
     out.push('"');
 }
 
@@ -135,6 +146,26 @@ fn split_scientific(sci: &str) -> (String, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let samples = [
+            "",
+            "plain",
+            "quote \" and backslash \\ inside",
+            "\"\\\"",
+            "tab\tnew\nline\rcr\u{8}bs\u{c}ff",
+            "\u{0}\u{1}\u{1f} controls at the start and \u{1b}",
+            "DEL \u{7f} is not escaped",
+            "é, ß, 漢字 and 😀 beside \"quotes\" and \u{2028}",
+            "ends in an escape\n",
+        ];
+        for s in samples {
+            let mut out = String::new();
+            write_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
 
     fn canon(v: &Value) -> String {
         let mut s = String::new();

@@ -24,19 +24,22 @@ pub const BATCH_ACTION: &str = "requests.imported";
 /// The object of that entry (its rows name their own objects).
 pub const BATCH_OBJECT: &str = "import";
 
+/// What an imported request's audit object starts with; its reference follows.
+pub const IMPORT_PREFIX: &str = "import:";
+
 /// The audit object of an imported request.
 pub fn import_object(reference: &str) -> String {
-    format!("import:{reference}")
+    format!("{IMPORT_PREFIX}{reference}")
 }
 
 fn time(out: &mut String, t: &DateTime<Utc>) {
     // As chrono's serde writes a DateTime<Utc>, so that the bytes equal the canonical form of
     // `serde_json::to_value(facts)` (a test holds them to it). Whole seconds, the common case
     // of an import, are written without chrono's formatter.
-    match whole_seconds(t) {
+    match whole_second_bytes(t) {
         Some(text) => {
             out.push('"');
-            out.push_str(&text);
+            out.push_str(std::str::from_utf8(&text).unwrap_or_default());
             out.push_str("Z\"");
         }
         None => write_canonical_string(out, &t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
@@ -45,6 +48,11 @@ fn time(out: &mut String, t: &DateTime<Utc>) {
 
 /// `YYYY-MM-DDTHH:MM:SS` for a time in years 0 to 9999 with no fraction of a second.
 pub fn whole_seconds(t: &DateTime<Utc>) -> Option<String> {
+    whole_second_bytes(t).and_then(|b| String::from_utf8(b.to_vec()).ok())
+}
+
+/// [`whole_seconds`] without allocating, for the row bytes of an import.
+fn whole_second_bytes(t: &DateTime<Utc>) -> Option<[u8; 19]> {
     use chrono::{Datelike, Timelike};
     if t.nanosecond() != 0 || !(0..=9999).contains(&t.year()) {
         return None;
@@ -62,7 +70,22 @@ pub fn whole_seconds(t: &DateTime<Utc>) -> Option<String> {
     put(11, 2, t.hour());
     put(14, 2, t.minute());
     put(17, 2, t.second());
-    String::from_utf8(b.to_vec()).ok()
+    Some(b)
+}
+
+/// `n` in decimal, without the formatter's machinery (once a row of an import).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 fn opt_name(out: &mut String, v: Option<&str>) {
@@ -78,7 +101,7 @@ fn opt_name(out: &mut String, v: Option<&str>) {
 pub fn row_bytes(object: &str, f: &Facts) -> String {
     let mut out = String::with_capacity(320);
     out.push_str("{\"facts\":{\"accounts\":");
-    out.push_str(&f.accounts.to_string());
+    push_decimal(&mut out, f.accounts);
     if let Some(c) = &f.category {
         out.push_str(",\"category\":");
         write_canonical_string(&mut out, c);
@@ -168,6 +191,7 @@ pub struct ImportBatch {
     rows: Vec<ImportRow>,
     counted: Deltas,
     root: BatchDetails,
+    by_reference: Vec<u32>,
 }
 
 impl ImportBatch {
@@ -175,11 +199,30 @@ impl ImportBatch {
         let mut counted = Deltas::default();
         counted.add_counted(rows.iter().map(|r| (&r.facts, &r.leaf)));
         let leaves: Vec<Hash> = rows.iter().map(|r| r.leaf).collect();
+        let mut by_reference: Vec<u32> = (0..rows.len())
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        by_reference.sort_unstable_by(|&a, &b| {
+            rows[a as usize]
+                .reference
+                .as_bytes()
+                .cmp(rows[b as usize].reference.as_bytes())
+        });
         ImportBatch {
             root: BatchDetails::of(&leaves),
             rows,
             counted,
+            by_reference,
         }
+    }
+
+    /// The positions of [`ImportBatch::rows`] in the byte order of their references: the
+    /// order a store inserts them in, so that the unique index on the reference takes the
+    /// batch in one pass from its first page to its last instead of at random pages (a
+    /// third less work for PostgreSQL's B-tree, and for SQLite's once the index outgrows
+    /// its cache). A row's position, which the batch's Merkle tree follows, is unchanged.
+    pub fn by_reference(&self) -> &[u32] {
+        &self.by_reference
     }
 
     pub fn rows(&self) -> &[ImportRow] {
@@ -236,7 +279,8 @@ mod tests {
     fn row_bytes_are_the_canonical_json_of_the_row() {
         let mut f = facts();
         let object = "import:A \"quoted\"\n";
-        for _ in 0..3 {
+        for accounts in [3, 0, 10, u64::MAX] {
+            f.accounts = accounts;
             let v = serde_json::json!({"facts": f, "object": object});
             assert_eq!(row_bytes(object, &f), canonical(&v));
             // Every optional field absent too.

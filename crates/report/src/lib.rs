@@ -29,6 +29,7 @@ use std::collections::HashMap;
 
 pub use batch::{
     import_object, row_leaf, whole_seconds, BatchDetails, ImportBatch, BATCH_ACTION, BATCH_OBJECT,
+    IMPORT_PREFIX,
 };
 pub use commit::Acc;
 pub use facts::{

@@ -151,6 +151,11 @@ pub const POSTGRES: &[Migration] = &[
         name: "target_agency",
         sql: include_str!("../migrations/postgres/0015_target_agency.sql"),
     },
+    Migration {
+        version: 16,
+        name: "import_references",
+        sql: include_str!("../migrations/postgres/0016_import_references.sql"),
+    },
 ];
 
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -17,6 +17,7 @@ const AUDIT_LOCK: &str = "SELECT pg_advisory_xact_lock(7273002)";
 pub struct PgStore {
     pool: PgPool,
     intake: crate::intake_sql::IntakeQueue,
+    imported: crate::report_sql::ImportedReferences,
 }
 
 impl PgStore {
@@ -41,6 +42,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             intake: Default::default(),
+            imported: Default::default(),
         })
     }
 

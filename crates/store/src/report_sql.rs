@@ -14,10 +14,12 @@
 //!   one `requests.imported` entry committing to them by their Merkle root
 //!   (`custodian_report::batch`), and their counts added to the cells, grouped by profile.
 
-use async_trait::async_trait;
-use custodian_report::{CellValue, Facts, ImportBatch, ImportRow, Period, Report};
+use std::collections::{HashMap, HashSet};
 
-use crate::{Actor, StoreError, StoreResult};
+use async_trait::async_trait;
+use custodian_report::{Acc, CellKey, CellValue, Facts, ImportBatch, ImportRow, Period, Report};
+
+use crate::{Actor, StoreResult};
 
 pub use custodian_report::import_object;
 
@@ -77,6 +79,12 @@ pub trait ReportStore: Send + Sync {
 /// transaction inserts into `report_imported` meanwhile.
 #[async_trait]
 pub(crate) trait BulkImport: sqlx::Database {
+    /// How an import batch's transaction begins. On SQLite it takes the write lock at once:
+    /// a transaction that read first and wrote later fails at once ("database is locked"),
+    /// without waiting, if another process wrote in between, as a server does while
+    /// `custodian import` runs beside it.
+    const BEGIN_WRITE: &'static str;
+
     /// `(p, p, ...), (...)`: `rows` rows of `cols` parameters, in binding order. PostgreSQL
     /// numbers them; SQLite gets anonymous `?`, because sqlx looks up every numbered
     /// parameter's name in a list as long as the statement, which made a 2,000-row insert
@@ -90,12 +98,128 @@ pub(crate) trait BulkImport: sqlx::Database {
         Self::values_list(n, 1).replace(['(', ')'], "")
     }
 
+    /// Stores `rows[i]` at position `i` of `batch`, inserting them in the sequence `order`
+    /// gives (a permutation of the positions); returns the positions stored, in any order.
     async fn insert_imported(
         tx: &mut sqlx::Transaction<'static, Self>,
+        known: &mut Option<KnownReferences>,
         batch: i64,
         rows: &[&ImportRow],
+        order: &[usize],
     ) -> StoreResult<Vec<usize>>;
+
+    /// The stored totals of these cells (a cell never counted is absent).
+    async fn read_cells(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        keys: &[&CellKey],
+    ) -> StoreResult<Vec<CellValue>>;
+
+    /// Sets these cells' totals, making the cells that are new.
+    async fn write_cells(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        cells: &[CellValue],
+    ) -> StoreResult<()>;
 }
+
+/// The references imported into a store so far, for a backend that keeps no index on them
+/// (PostgreSQL): a 64-bit hash of each object, and the last batch read. An importing process
+/// reads the table once, then reads only the batches stored after `through` (found by the
+/// batch's block-range index) and adds its own after each commit. Every batch holds the audit
+/// lock from that read to its commit, so no batch is stored unseen in between; a hash found
+/// in the set is confirmed against the table before a row is skipped.
+#[derive(Debug)]
+pub struct KnownReferences {
+    through: i64,
+    /// The batch each hash was stored in, so that confirming one reads that batch only.
+    hashes: HashMap<u64, i64, custodian_report::FxBuild>,
+}
+
+/// A store's [`KnownReferences`], read on its first import batch; batches of one process
+/// take it in turn. Emptied whenever a batch fails, so that one whose commit failed in an
+/// unknown way is read back from the table rather than trusted.
+#[derive(Debug, Default)]
+pub struct ImportedReferences(pub(crate) tokio::sync::Mutex<Option<KnownReferences>>);
+
+fn object_hash(parts: &[&str]) -> u64 {
+    use std::hash::Hasher;
+    // SipHash with fixed keys: the set is never stored, and a collision only costs a lookup.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in parts {
+        h.write(p.as_bytes());
+    }
+    h.finish()
+}
+
+impl KnownReferences {
+    /// The batch that may hold `object`.
+    fn batch_of(&self, object: &str) -> Option<i64> {
+        self.hashes.get(&object_hash(&[object])).copied()
+    }
+
+    /// Adds the batches committed since the set was last read (all of them the first time).
+    async fn catch_up<'k>(
+        known: &'k mut Option<KnownReferences>,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> StoreResult<&'k mut KnownReferences> {
+        use futures::TryStreamExt;
+        let k = known.get_or_insert_with(|| KnownReferences {
+            through: -1,
+            hashes: HashMap::default(),
+        });
+        // Through the batch's block-range index: while a large import runs the table has no
+        // statistics, and the planner would scan all of it for every batch.
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut **tx)
+            .await?;
+        let mut through = k.through;
+        {
+            let mut rows = sqlx::query_as::<_, (i64, String)>(
+                "SELECT batch, object FROM report_imported WHERE batch > $1",
+            )
+            .bind(k.through)
+            .fetch(&mut **tx);
+            while let Some((batch, object)) = rows.try_next().await? {
+                through = through.max(batch);
+                k.hashes.insert(object_hash(&[&object]), batch);
+            }
+        }
+        sqlx::query("SET LOCAL enable_seqscan = on")
+            .execute(&mut **tx)
+            .await?;
+        k.through = through;
+        Ok(k)
+    }
+
+    /// Records a batch just committed: `rows` are the rows it stored.
+    pub(crate) fn committed<'r>(&mut self, batch: i64, rows: impl Iterator<Item = &'r ImportRow>) {
+        for row in rows {
+            self.hashes.insert(
+                object_hash(&[custodian_report::IMPORT_PREFIX, &row.reference]),
+                batch,
+            );
+        }
+        self.through = self.through.max(batch);
+    }
+}
+
+/// A `report_cells` row as both backends read it.
+type CellRow = (String, String, String, String, i64, Vec<u8>);
+
+fn cell_value((period, dim, key, metric, value, acc): CellRow) -> CellValue {
+    CellValue {
+        key: CellKey {
+            period,
+            dim,
+            key,
+            metric,
+        },
+        value,
+        acc: Acc::from_slice(&acc),
+    }
+}
+
+const WRITE_CELLS: &str = "ON CONFLICT (period, dim, key, metric) DO UPDATE \
+     SET value = excluded.value, acc = excluded.acc";
 
 /// Columns of `report_imported` in the order the bulk inserts bind them.
 const IMPORTED_COLUMNS: &str = "batch, pos, object, received_at, country, process, category, \
@@ -103,82 +227,196 @@ const IMPORTED_COLUMNS: &str = "batch, pos, object, received_at, country, proces
 
 #[async_trait]
 impl BulkImport for sqlx::Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
     fn values_list(rows: usize, cols: usize) -> String {
         let one = format!("({})", vec!["?"; cols].join(", "));
         vec![one; rows].join(", ")
     }
 
+    /// The unique index on the reference decides (INSERT OR IGNORE); `known` stays unused.
     async fn insert_imported(
         tx: &mut sqlx::Transaction<'static, Self>,
+        _known: &mut Option<KnownReferences>,
         batch: i64,
         rows: &[&ImportRow],
+        order: &[usize],
     ) -> StoreResult<Vec<usize>> {
         let mut handle = tx.lock_handle().await?;
-        crate::sqlite_bulk::insert_imported(&mut handle, batch, rows)
+        crate::sqlite_bulk::insert_imported(&mut handle, batch, rows, order)
+    }
+
+    async fn read_cells(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        keys: &[&CellKey],
+    ) -> StoreResult<Vec<CellValue>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in crate::sql::statement_chunks(keys, CHUNK) {
+            let sql = format!(
+                "SELECT period, dim, key, metric, value, acc FROM report_cells \
+                 WHERE (period, dim, key, metric) IN (VALUES {})",
+                Self::values_list(chunk.len(), 4)
+            );
+            let mut q = sqlx::query_as::<_, CellRow>(&sql);
+            for k in chunk {
+                q = q.bind(&k.period).bind(&k.dim).bind(&k.key).bind(&k.metric);
+            }
+            out.extend(q.fetch_all(&mut **tx).await?.into_iter().map(cell_value));
+        }
+        Ok(out)
+    }
+
+    async fn write_cells(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        cells: &[CellValue],
+    ) -> StoreResult<()> {
+        for chunk in crate::sql::statement_chunks(cells, CHUNK) {
+            let sql = format!(
+                "INSERT INTO report_cells (period, dim, key, metric, value, acc) VALUES {} \
+                 {WRITE_CELLS}",
+                Self::values_list(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q
+                    .bind(&c.key.period)
+                    .bind(&c.key.dim)
+                    .bind(&c.key.key)
+                    .bind(&c.key.metric)
+                    .bind(c.value)
+                    .bind(c.acc.0.as_slice());
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 }
 
 #[async_trait]
 impl BulkImport for sqlx::Postgres {
+    const BEGIN_WRITE: &'static str = "BEGIN";
+
+    /// The table has no index on the reference (migration 0016): the batch is checked
+    /// against the references stored before, kept in memory as hashes ([`KnownReferences`]),
+    /// and only a reference the set may hold is looked for in the table.
     async fn insert_imported(
         tx: &mut sqlx::Transaction<'static, Self>,
+        known: &mut Option<KnownReferences>,
         batch: i64,
         rows: &[&ImportRow],
+        order: &[usize],
     ) -> StoreResult<Vec<usize>> {
+        let known = KnownReferences::catch_up(known, tx).await?;
         let objects: Vec<String> = rows.iter().map(|r| r.object()).collect();
-        let all: Vec<usize> = (0..rows.len()).collect();
-        // First as if every row were new (the usual case: a file imported once), in a
-        // savepoint: the unique index refuses a reference stored before, and then the rows
-        // are looked up first. Checking every batch up front cost as much as storing it.
+        let mut taken: HashSet<String> = HashSet::new();
+        let mut candidates: Vec<&str> = Vec::new();
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        for object in &objects {
+            if let Some(b) = known.batch_of(object) {
+                candidates.push(object);
+                (first, last) = (first.min(b), last.max(b));
+            }
+        }
+        if !candidates.is_empty() {
+            // A file imported again (or, once in billions of batches, two references with
+            // one hash): the batches that may hold them, read through the block-range index
+            // (a file imported again in the same order has one earlier batch for each).
+            sqlx::query("SET LOCAL enable_seqscan = off")
+                .execute(&mut **tx)
+                .await?;
+            taken.extend(
+                sqlx::query_scalar::<_, String>(
+                    "SELECT i.object FROM report_imported i \
+                     JOIN unnest($1::text[]) AS c(object) ON i.object = c.object COLLATE \"C\" \
+                     WHERE i.batch BETWEEN $2 AND $3",
+                )
+                .bind(&candidates)
+                .bind(first)
+                .bind(last)
+                .fetch_all(&mut **tx)
+                .await?,
+            );
+            sqlx::query("SET LOCAL enable_seqscan = on")
+                .execute(&mut **tx)
+                .await?;
+        }
+        // Requests imported otherwise (one audit entry each, before import batches) are
+        // counted in report_facts, whose primary key finds them.
         let counted_otherwise: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM report_facts \
              WHERE object >= 'import:' AND object < 'import;')",
         )
         .fetch_one(&mut **tx)
         .await?;
-        if !counted_otherwise {
-            sqlx::query("SAVEPOINT import_batch")
-                .execute(&mut **tx)
-                .await?;
-            match pg_copy(tx, batch, rows, &objects).await {
-                Ok(()) => {
-                    sqlx::query("RELEASE SAVEPOINT import_batch")
-                        .execute(&mut **tx)
-                        .await?;
-                    return Ok(all);
-                }
-                Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT import_batch")
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                Err(e) => return Err(e),
-            }
+        if counted_otherwise {
+            taken.extend(
+                sqlx::query_scalar::<_, String>(
+                    "SELECT object FROM report_facts WHERE object = ANY($1)",
+                )
+                .bind(&objects)
+                .fetch_all(&mut **tx)
+                .await?,
+            );
         }
-        // The references already counted, through the unique index: without the setting
-        // the planner scans the whole table for every batch once it holds a few batches.
-        sqlx::query("SET LOCAL enable_seqscan = off")
-            .execute(&mut **tx)
-            .await?;
-        let taken: Vec<String> = sqlx::query_scalar(
-            "SELECT object FROM report_imported WHERE object = ANY($1) \
-             UNION ALL SELECT object FROM report_facts WHERE object = ANY($1)",
-        )
-        .bind(&objects)
-        .fetch_all(&mut **tx)
-        .await?;
-        sqlx::query("SET LOCAL enable_seqscan = on")
-            .execute(&mut **tx)
-            .await?;
-        let taken: std::collections::HashSet<&str> = taken.iter().map(String::as_str).collect();
-        let fresh: Vec<usize> = all
-            .into_iter()
-            .filter(|i| !taken.contains(objects[*i].as_str()))
+        let fresh: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| !taken.contains(&objects[i]))
             .collect();
         if !fresh.is_empty() {
-            pg_insert(tx, batch, rows, &objects, &fresh).await?;
+            pg_copy(tx, batch, rows, &objects, &fresh).await?;
         }
         Ok(fresh)
+    }
+
+    /// One statement with a column per array, whatever the number of cells: PostgreSQL
+    /// parses and plans a VALUES list of thousands of rows for longer than it takes to run
+    /// it, and an import batch touches thousands of cells.
+    async fn read_cells(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        keys: &[&CellKey],
+    ) -> StoreResult<Vec<CellValue>> {
+        let column = |f: fn(&CellKey) -> &str| keys.iter().map(|k| f(k)).collect::<Vec<&str>>();
+        let rows = sqlx::query_as::<_, CellRow>(
+            "SELECT c.period, c.dim, c.key, c.metric, c.value, c.acc \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+                 AS k(period, dim, key, metric) \
+             JOIN report_cells c USING (period, dim, key, metric)",
+        )
+        .bind(column(|k| &k.period))
+        .bind(column(|k| &k.dim))
+        .bind(column(|k| &k.key))
+        .bind(column(|k| &k.metric))
+        .fetch_all(&mut **tx)
+        .await?;
+        Ok(rows.into_iter().map(cell_value).collect())
+    }
+
+    async fn write_cells(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        cells: &[CellValue],
+    ) -> StoreResult<()> {
+        let column =
+            |f: fn(&CellKey) -> &str| cells.iter().map(|c| f(&c.key)).collect::<Vec<&str>>();
+        sqlx::query(&format!(
+            "INSERT INTO report_cells (period, dim, key, metric, value, acc) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                 $5::int8[], $6::bytea[]) {WRITE_CELLS}"
+        ))
+        .bind(column(|k| &k.period))
+        .bind(column(|k| &k.dim))
+        .bind(column(|k| &k.key))
+        .bind(column(|k| &k.metric))
+        .bind(cells.iter().map(|c| c.value).collect::<Vec<i64>>())
+        .bind(
+            cells
+                .iter()
+                .map(|c| c.acc.0.as_slice())
+                .collect::<Vec<&[u8]>>(),
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 }
 
@@ -234,18 +472,19 @@ impl CopyBinary {
     }
 }
 
-/// Stores every row at its position with COPY, the way `psql`'s `\copy` loads a file (in the
-/// binary format: nothing for the server to parse): the fastest path into PostgreSQL, for a
-/// batch whose references are all new (a reference stored before makes the unique index fail
-/// the whole COPY).
+/// Stores `rows[i]` at position `i` for each `i` of `order`, in that sequence, with COPY,
+/// the way `psql`'s `\copy` loads a file (in the binary format: nothing for the server to
+/// parse), and summarises the new pages for the batch index.
 async fn pg_copy(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     batch: i64,
     rows: &[&ImportRow],
     objects: &[String],
+    order: &[usize],
 ) -> StoreResult<()> {
     let mut buf = CopyBinary::new();
-    for (i, (row, object)) in rows.iter().zip(objects).enumerate() {
+    for &i in order {
+        let (row, object) = (rows[i], &objects[i]);
         let f = &row.facts;
         buf.tuple(15);
         buf.int8(batch);
@@ -275,77 +514,6 @@ async fn pg_copy(
         return Err(e.into());
     }
     copy.finish().await?;
-    sqlx::query("SELECT brin_summarize_new_values('report_imported_batch')")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Stores `rows[i]` for each `i` in `which` at position `i`, in one statement (a column is
-/// one array parameter), and summarises the new pages for the batch index.
-async fn pg_insert(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    batch: i64,
-    rows: &[&ImportRow],
-    objects: &[String],
-    which: &[usize],
-) -> StoreResult<()> {
-    let n = which.len();
-    let mut pos = Vec::with_capacity(n);
-    let mut object = Vec::with_capacity(n);
-    let mut received_at = Vec::with_capacity(n);
-    let mut country = Vec::with_capacity(n);
-    let mut process = Vec::with_capacity(n);
-    let mut category = Vec::with_capacity(n);
-    let mut emergency = Vec::with_capacity(n);
-    let mut accounts = Vec::with_capacity(n);
-    let mut outcome = Vec::with_capacity(n);
-    let mut disclosed = Vec::with_capacity(n);
-    let mut none_reason = Vec::with_capacity(n);
-    let mut ndo = Vec::with_capacity(n);
-    let mut notified = Vec::with_capacity(n);
-    let mut responded_at = Vec::with_capacity(n);
-    for &i in which {
-        let f = &rows[i].facts;
-        pos.push(i32::try_from(i).unwrap_or(i32::MAX));
-        object.push(objects[i].as_str());
-        received_at.push(f.received_at);
-        country.push(f.country.code());
-        process.push(f.process.as_str());
-        category.push(f.category.as_deref());
-        emergency.push(f.emergency);
-        accounts.push(i64::try_from(f.accounts).unwrap_or(i64::MAX));
-        outcome.push(f.outcome.map(|o| o.as_str()));
-        disclosed.push(f.disclosed.map(|o| o.as_str()));
-        none_reason.push(f.none_reason.map(|o| o.as_str()));
-        ndo.push(f.ndo);
-        notified.push(f.notified);
-        responded_at.push(f.responded_at);
-    }
-    // A plain INSERT: ON CONFLICT DO NOTHING (speculative insertion) made it twice as slow.
-    sqlx::query(&format!(
-        "INSERT INTO report_imported ({IMPORTED_COLUMNS}) \
-         SELECT $1, v.* FROM unnest($2::int4[], $3::text[], $4::timestamptz[], $5::text[], \
-         $6::text[], $7::text[], $8::bool[], $9::int8[], $10::text[], $11::text[], \
-         $12::text[], $13::bool[], $14::bool[], $15::timestamptz[]) AS v"
-    ))
-    .bind(batch)
-    .bind(pos)
-    .bind(object)
-    .bind(received_at)
-    .bind(country)
-    .bind(process)
-    .bind(category)
-    .bind(emergency)
-    .bind(accounts)
-    .bind(outcome)
-    .bind(disclosed)
-    .bind(none_reason)
-    .bind(ndo)
-    .bind(notified)
-    .bind(responded_at)
-    .execute(&mut **tx)
-    .await?;
     sqlx::query("SELECT brin_summarize_new_values('report_imported_batch')")
         .execute(&mut **tx)
         .await?;
@@ -507,8 +675,15 @@ macro_rules! impl_report_store {
                             let (object, facts, leaf) = facts_row(&row)?;
                             out.insert(object, (facts, leaf));
                         }
-                        let rest: Vec<&String> =
-                            chunk.iter().filter(|o| !out.contains_key(*o)).collect();
+                        // Only an imported request can be in report_imported (which
+                        // PostgreSQL does not index by object: see migration 0016).
+                        let rest: Vec<&String> = chunk
+                            .iter()
+                            .filter(|o| {
+                                o.starts_with(custodian_report::IMPORT_PREFIX)
+                                    && !out.contains_key(*o)
+                            })
+                            .collect();
                         if rest.is_empty() {
                             continue;
                         }
@@ -636,51 +811,29 @@ macro_rules! impl_report_store {
                 /// Adds the deltas to the stored counters (read, add, write: the audit lock
                 /// taken by `report_change` keeps other writers out meanwhile).
                 async fn report_apply(tx: &mut Tx, deltas: Deltas) -> StoreResult<()> {
+                    if deltas.0.is_empty() {
+                        return Ok(());
+                    }
                     let mut touched: Vec<(CellKey, (i64, custodian_report::Acc))> =
                         deltas.0.into_iter().collect();
                     touched.sort_by(|a, b| a.0.cmp(&b.0));
-                    for chunk in statement_chunks(&touched, CHUNK) {
-                        let sql = format!(
-                            "SELECT period, dim, key, metric, value, acc FROM report_cells \
-                             WHERE (period, dim, key, metric) IN (VALUES {})",
-                            values_list(chunk.len(), 4)
-                        );
-                        let mut q = sqlx::query(&sql);
-                        for (k, _) in chunk {
-                            q = q
-                                .bind(k.period.clone())
-                                .bind(k.dim.clone())
-                                .bind(k.key.clone())
-                                .bind(k.metric.clone());
-                        }
-                        let mut current: HashMap<CellKey, (i64, custodian_report::Acc)> =
-                            HashMap::new();
-                        for row in q.fetch_all(&mut **tx).await? {
-                            let c = cell_row(&row)?;
-                            current.insert(c.key, (c.value, c.acc));
-                        }
-                        let sql = format!(
-                            "INSERT INTO report_cells (period, dim, key, metric, value, acc) \
-                             VALUES {} ON CONFLICT (period, dim, key, metric) DO UPDATE \
-                             SET value = excluded.value, acc = excluded.acc",
-                            values_list(chunk.len(), 6)
-                        );
-                        let mut q = sqlx::query(&sql);
-                        for (k, (dv, dacc)) in chunk {
-                            let (mut v, mut acc) = current.remove(k).unwrap_or_default();
-                            v += dv;
-                            acc.merge(dacc);
-                            q = q
-                                .bind(k.period.clone())
-                                .bind(k.dim.clone())
-                                .bind(k.key.clone())
-                                .bind(k.metric.clone())
-                                .bind(v)
-                                .bind(acc.0.to_vec());
-                        }
-                        q.execute(&mut **tx).await?;
-                    }
-                    Ok(())
+                    let keys: Vec<&CellKey> = touched.iter().map(|(k, _)| k).collect();
+                    let mut current: HashMap<CellKey, (i64, custodian_report::Acc)> =
+                        <super::$db as BulkImport>::read_cells(tx, &keys)
+                            .await?
+                            .into_iter()
+                            .map(|c| (c.key, (c.value, c.acc)))
+                            .collect();
+                    let cells: Vec<CellValue> = touched
+                        .into_iter()
+                        .map(|(key, (dv, dacc))| {
+                            let (mut value, mut acc) = current.remove(&key).unwrap_or_default();
+                            value += dv;
+                            acc.merge(&dacc);
+                            CellValue { key, value, acc }
+                        })
+                        .collect();
+                    <super::$db as BulkImport>::write_cells(tx, &cells).await
                 }
 
                 /// Hook for intake (`insert_requests`): received requests are counted at once,
@@ -770,7 +923,10 @@ macro_rules! impl_report_store {
                 ) -> StoreResult<Vec<ImportOutcome>> {
                     let rows = batch.rows();
                     let at = $crate::sql::now();
-                    let mut tx = self.writer().begin().await?;
+                    let mut tx = self
+                        .writer()
+                        .begin_with(<super::$db as BulkImport>::BEGIN_WRITE)
+                        .await?;
                     Self::lock_audit(&mut tx).await?;
                     let idx: i64 =
                         sqlx::query_scalar("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log")
@@ -784,15 +940,36 @@ macro_rules! impl_report_store {
                     let mut seen: HashSet<&str, custodian_report::FxBuild> = HashSet::default();
                     let mut fresh = Vec::with_capacity(rows.len());
                     let mut fresh_rows = Vec::with_capacity(rows.len());
+                    // Where each row of the batch is among the fresh ones, if it is.
+                    let mut fresh_pos = vec![None; rows.len()];
                     for (i, row) in rows.iter().enumerate() {
                         if !check || seen.insert(row.reference.as_str()) {
+                            fresh_pos[i] = Some(fresh.len());
                             fresh.push(i);
                             fresh_rows.push(row);
                         }
                     }
-                    let inserted =
-                        <super::$db as BulkImport>::insert_imported(&mut tx, idx, &fresh_rows)
-                            .await?;
+                    let order: Vec<usize> = batch
+                        .by_reference()
+                        .iter()
+                        .filter_map(|&i| fresh_pos.get(i as usize).copied().flatten())
+                        .collect();
+                    let mut known = self.imported.0.lock().await;
+                    let inserted = match <super::$db as BulkImport>::insert_imported(
+                        &mut tx,
+                        &mut known,
+                        idx,
+                        &fresh_rows,
+                        &order,
+                    )
+                    .await
+                    {
+                        Ok(inserted) => inserted,
+                        Err(e) => {
+                            *known = None;
+                            return Err(e);
+                        }
+                    };
                     let mut outcomes = vec![ImportOutcome::AlreadyImported; rows.len()];
                     if inserted.is_empty() {
                         tx.rollback().await?;
@@ -819,7 +996,13 @@ macro_rules! impl_report_store {
                     let leaf = entry.leaf_hash();
                     Self::report_entries(&mut tx, &[(&entry, &leaf)]).await?;
                     Self::report_apply(&mut tx, deltas).await?;
-                    tx.commit().await?;
+                    if let Err(e) = tx.commit().await {
+                        *known = None;
+                        return Err(e.into());
+                    }
+                    if let Some(known) = known.as_mut() {
+                        known.committed(idx, inserted.iter().filter_map(|&p| fresh_rows.get(p).copied()));
+                    }
                     Ok(outcomes)
                 }
 

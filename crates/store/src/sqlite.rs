@@ -18,6 +18,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     intake: crate::intake_sql::IntakeQueue,
+    imported: crate::report_sql::ImportedReferences,
 }
 
 impl SqliteStore {
@@ -58,6 +59,7 @@ impl SqliteStore {
             writer,
             reader,
             intake: Default::default(),
+            imported: Default::default(),
         })
     }
 

@@ -171,12 +171,13 @@ impl Statement<'_> {
     }
 }
 
-/// Stores the rows not yet counted under `batch`, each at its position in `rows`; returns
-/// the positions stored.
+/// Stores the rows not yet counted under `batch`, each at its position in `rows`, in the
+/// sequence `order` gives; returns the positions stored.
 pub(crate) fn insert_imported(
     handle: &mut LockedSqliteHandle<'_>,
     batch: i64,
     rows: &[&ImportRow],
+    order: &[usize],
 ) -> StoreResult<Vec<usize>> {
     // A larger page cache for the connection (64 MiB, from SQLite's 2 MiB): a batch touches
     // more pages than that, and each spill wrote them to the log more than once.
@@ -196,7 +197,12 @@ pub(crate) fn insert_imported(
     )?;
     let mut inserted = Vec::with_capacity(rows.len());
     let mut object = String::with_capacity(64);
-    for (pos, row) in rows.iter().enumerate() {
+    for &pos in order {
+        let Some(row) = rows.get(pos) else {
+            return Err(StoreError::Corrupt(format!(
+                "import: no row at position {pos}"
+            )));
+        };
         let f = &row.facts;
         object.clear();
         object.push_str("import:");

@@ -390,3 +390,90 @@ async fn categories_have_rows_of_their_own() {
         recount_equals_counters(&store, "2023-H1".parse().unwrap()).await;
     }
 }
+
+/// Two handles on one database, as two `custodian import` processes have: each keeps its
+/// own knowledge of the references stored (PostgreSQL keeps no index on them).
+async fn two_handles(test: &str) -> Vec<(DynStore, DynStore, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let first = SqliteStore::open(&path).await.unwrap();
+    first.migrate().await.unwrap();
+    let second = SqliteStore::open(&path).await.unwrap();
+    let mut out: Vec<(DynStore, DynStore, Option<tempfile::TempDir>)> =
+        vec![(Arc::new(first), Arc::new(second), Some(dir))];
+    if let Some(url) = fresh_postgres_url(test).await {
+        let first = PgStore::connect(&url).await.unwrap();
+        first.migrate().await.unwrap();
+        let second = PgStore::connect(&url).await.unwrap();
+        out.push((Arc::new(first), Arc::new(second), None));
+    }
+    out
+}
+
+fn numbered(prefix: &str, n: usize) -> Vec<ImportRow> {
+    let text: String = (0..n)
+        .map(|i| {
+            format!(
+                "{prefix}{i},2025-01-{:02},US,subpoena,false,1,full,non_content,,false,false,\n",
+                i % 28 + 1
+            )
+        })
+        .collect();
+    rows(&text)
+}
+
+fn received(report: &custodian_report::Report) -> u64 {
+    report.by_process.iter().map(|p| p.received).sum()
+}
+
+#[tokio::test]
+async fn imports_from_two_processes_count_each_reference_once() {
+    for (a, b, _dir) in two_handles("import_two_processes").await {
+        let backend = a.backend();
+        let outcomes = |o: &[ImportOutcome]| {
+            o.iter()
+                .map(|o| matches!(o, ImportOutcome::Imported))
+                .collect::<Vec<_>>()
+        };
+        let r = numbered("R", 4);
+        assert_eq!(
+            outcomes(&import(&a, &r[0..2]).await),
+            [true, true],
+            "{backend}"
+        );
+        // The second handle has seen nothing yet: it reads what the first stored.
+        assert_eq!(
+            outcomes(&import(&b, &r[1..3]).await),
+            [false, true],
+            "{backend}"
+        );
+        // The first must learn of the second's batch, stored after its own.
+        assert_eq!(
+            outcomes(&import(&a, &r[2..4]).await),
+            [false, true],
+            "{backend}"
+        );
+        assert_eq!(outcomes(&import(&b, &r).await), [false; 4], "{backend}");
+
+        // The same new file imported by both at once: every reference counted once.
+        let c = numbered("C", 300);
+        let (x, y) = tokio::join!(import(&a, &c), import(&b, &c));
+        for (i, (x, y)) in x.iter().zip(&y).enumerate() {
+            assert_ne!(
+                matches!(x, ImportOutcome::Imported),
+                matches!(y, ImportOutcome::Imported),
+                "{backend}: row {i} imported by exactly one"
+            );
+        }
+        let period: Period = "2025-H1".parse().unwrap();
+        let report = a.reports().report(period).await.unwrap();
+        assert_eq!(received(&report), 304, "{backend}");
+        recount_equals_counters(&a, period).await;
+        // Neither takes them again.
+        assert_eq!(
+            outcomes(&import(&b, &c[..3]).await),
+            [false; 3],
+            "{backend}"
+        );
+    }
+}
