@@ -2,9 +2,9 @@
 //! Idempotent on `reference`; every bad row is reported with its line number and reason and
 //! nothing of it is stored; the rest of the file goes on.
 //!
-//! A reading thread parses, checks and hashes the rows while the store writes the previous
-//! batch (one transaction and one audit entry a batch), so the two cores a small server has
-//! both work.
+//! One thread parses and checks the rows, another hashes and counts them, while the store
+//! writes the batch before (one transaction and one audit entry a batch), so the two cores a
+//! small server has both work.
 
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Read, Write};
@@ -82,21 +82,34 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let actor = Actor::System("import".into());
     let mut summary = Summary::default();
     let batch = args.batch.clamp(1, 1_000_000);
-    // Two chunks read ahead at most: enough to keep both threads busy, little memory.
-    let (send, mut chunks) = tokio::sync::mpsc::channel(2);
+    // Three stages, each a chunk ahead at most: a thread reads and checks the rows, one
+    // hashes and counts them into a batch, and this one stores the batch before. Reading and
+    // hashing each took longer than PostgreSQL takes to store a batch.
+    let (read_send, read_chunks) = std::sync::mpsc::sync_channel(1);
     let reading = std::thread::Builder::new()
         .name("import-reader".into())
         .spawn(move || loop {
-            // Counting and hashing the batch here too, beside the thread that stores the last.
             let chunk = reader
                 .next_chunk(batch)
-                .map(|(good, bad)| ((ImportBatch::new(good), bad), reader.lines()));
+                .map(|chunk| (chunk, reader.lines()));
             let end = match &chunk {
-                Ok(((good, bad), _)) => good.rows().is_empty() && bad.is_empty(),
+                Ok(((good, bad), _)) => good.is_empty() && bad.is_empty(),
                 Err(_) => true,
             };
-            if send.blocking_send(chunk).is_err() || end {
+            if read_send.send(chunk).is_err() || end {
                 return;
+            }
+        })?;
+    let (send, mut chunks) = tokio::sync::mpsc::channel(1);
+    let hashing = std::thread::Builder::new()
+        .name("import-hasher".into())
+        .spawn(move || {
+            for chunk in read_chunks {
+                let chunk =
+                    chunk.map(|((good, bad), lines)| ((ImportBatch::new(good), bad), lines));
+                if send.blocking_send(chunk).is_err() {
+                    return;
+                }
             }
         })?;
     let mut lines = 0;
@@ -146,7 +159,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     drop(chunks);
-    if reading.join().is_err() {
+    if reading.join().is_err() || hashing.join().is_err() {
         anyhow::bail!("the reading thread failed");
     }
     summary.rejected.sort_by_key(|r| r.line);

@@ -189,16 +189,23 @@ impl BatchDetails {
 #[derive(Debug)]
 pub struct ImportBatch {
     rows: Vec<ImportRow>,
+    /// Each row's leaf ([`row_leaf`] of its object and facts), by position.
+    leaves: Vec<Hash>,
     counted: Deltas,
     root: BatchDetails,
     by_reference: Vec<u32>,
 }
 
 impl ImportBatch {
+    /// Hashes and counts the rows: an import makes its batches on a thread of their own,
+    /// beside the one that reads the file and the one that stores the batch before.
     pub fn new(rows: Vec<ImportRow>) -> ImportBatch {
+        let leaves: Vec<Hash> = rows
+            .iter()
+            .map(|r| row_leaf(&import_object(&r.reference), &r.facts))
+            .collect();
         let mut counted = Deltas::default();
-        counted.add_counted(rows.iter().map(|r| (&r.facts, &r.leaf)));
-        let leaves: Vec<Hash> = rows.iter().map(|r| r.leaf).collect();
+        counted.add_counted(rows.iter().map(|r| &r.facts).zip(&leaves));
         let mut by_reference: Vec<u32> = (0..rows.len())
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
             .collect();
@@ -211,22 +218,27 @@ impl ImportBatch {
         ImportBatch {
             root: BatchDetails::of(&leaves),
             rows,
+            leaves,
             counted,
             by_reference,
         }
     }
 
     /// The positions of [`ImportBatch::rows`] in the byte order of their references: the
-    /// order a store inserts them in, so that the unique index on the reference takes the
-    /// batch in one pass from its first page to its last instead of at random pages (a
-    /// third less work for PostgreSQL's B-tree, and for SQLite's once the index outgrows
-    /// its cache). A row's position, which the batch's Merkle tree follows, is unchanged.
+    /// order a store inserts them in, so that SQLite's unique index on the reference takes
+    /// the batch in one pass from its first page to its last instead of at random pages. A
+    /// row's position, which the batch's Merkle tree follows, is unchanged.
     pub fn by_reference(&self) -> &[u32] {
         &self.by_reference
     }
 
     pub fn rows(&self) -> &[ImportRow] {
         &self.rows
+    }
+
+    /// The leaf of each row, by position.
+    pub fn leaves(&self) -> &[Hash] {
+        &self.leaves
     }
 
     pub fn into_rows(self) -> Vec<ImportRow> {
@@ -239,10 +251,13 @@ impl ImportBatch {
         if stored.len() == self.rows.len() {
             return (self.counted.clone(), self.root.clone());
         }
-        let rows: Vec<&ImportRow> = stored.iter().filter_map(|&p| self.rows.get(p)).collect();
+        let kept: Vec<(&Facts, &Hash)> = stored
+            .iter()
+            .filter_map(|&p| Some((&self.rows.get(p)?.facts, self.leaves.get(p)?)))
+            .collect();
         let mut counted = Deltas::default();
-        counted.add_counted(rows.iter().map(|r| (&r.facts, &r.leaf)));
-        let leaves: Vec<Hash> = rows.iter().map(|r| r.leaf).collect();
+        counted.add_counted(kept.iter().copied());
+        let leaves: Vec<Hash> = kept.iter().map(|(_, l)| **l).collect();
         (counted, BatchDetails::of(&leaves))
     }
 }

@@ -1,7 +1,8 @@
 //! Parsing the import file: a CSV of historical requests, one per row, with a header row.
 //! Every row is checked completely before anything is stored; a bad row is reported with its
 //! line number and reason and the rest of the file goes on. Reading is written for files of
-//! millions of rows: fields are read into reused strings, and each row's leaf is hashed here.
+//! millions of rows: fields are read into reused strings; rows are hashed when they are made
+//! into a batch ([`crate::ImportBatch`]), on a thread of their own.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -9,7 +10,7 @@ use std::io::BufRead;
 use chrono::{DateTime, NaiveDate, Utc};
 use custodian_core::{Country, LegalProcess};
 
-use crate::batch::{import_object, row_leaf};
+use crate::batch::import_object;
 use crate::facts::{check_category, Disclosed, Facts, NoneReason, Outcome};
 
 /// The columns an import file may have; all but `responded_at`, `none_reason` and `category`
@@ -38,9 +39,6 @@ pub struct ImportRow {
     pub line: u64,
     pub reference: String,
     pub facts: Facts,
-    /// The row's leaf ([`crate::row_leaf`] of its object and facts), computed while reading
-    /// so that an import hashes on the reading thread.
-    pub leaf: [u8; 32],
     /// An earlier line of the file that may have used the same reference (the reader keeps
     /// only a 64-bit hash of each reference). If the store then finds the reference taken,
     /// the row is a duplicate within the file and is rejected against that line.
@@ -305,12 +303,10 @@ pub fn parse_row(header: &Header, fields: &[String], line: u64) -> Result<Import
         notified,
         responded_at,
     };
-    let leaf = row_leaf(&import_object(reference), &facts);
     Ok(ImportRow {
         line,
         reference: reference.to_string(),
         facts,
-        leaf,
         earlier: None,
     })
 }
@@ -441,9 +437,9 @@ mod tests {
         );
         assert_eq!(good[1].facts.country.code(), "DE");
         assert_eq!(
-            good[0].leaf,
+            crate::ImportBatch::new(good.clone()).leaves()[0],
             crate::row_leaf("import:A1", &good[0].facts),
-            "rows are hashed while reading"
+            "rows are hashed as they are batched"
         );
         let lines: Vec<u64> = bad.iter().map(|r| r.line).collect();
         assert_eq!(lines, [3, 4, 6]);
