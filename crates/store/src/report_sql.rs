@@ -151,9 +151,11 @@ fn object_hash(parts: &[&str]) -> u64 {
 }
 
 impl KnownReferences {
-    /// The batch that may hold `object`.
-    fn batch_of(&self, object: &str) -> Option<i64> {
-        self.hashes.get(&object_hash(&[object])).copied()
+    /// The batch that may hold the imported request with this reference.
+    fn batch_of(&self, reference: &str) -> Option<i64> {
+        self.hashes
+            .get(&object_hash(&[custodian_report::IMPORT_PREFIX, reference]))
+            .copied()
     }
 
     /// Adds the batches committed since the set was last read (all of them the first time).
@@ -307,16 +309,15 @@ impl BulkImport for sqlx::Postgres {
         order: &[usize],
     ) -> StoreResult<Vec<usize>> {
         let known = KnownReferences::catch_up(known, tx).await?;
-        let objects: Vec<String> = rows.iter().map(|r| r.object()).collect();
-        let mut taken: HashSet<String> = HashSet::new();
-        let mut candidates: Vec<&str> = Vec::new();
+        let mut candidates: Vec<String> = Vec::new();
         let (mut first, mut last) = (i64::MAX, i64::MIN);
-        for object in &objects {
-            if let Some(b) = known.batch_of(object) {
-                candidates.push(object);
+        for row in rows {
+            if let Some(b) = known.batch_of(&row.reference) {
+                candidates.push(row.object());
                 (first, last) = (first.min(b), last.max(b));
             }
         }
+        let mut taken_objects: Vec<String> = Vec::new();
         if !candidates.is_empty() {
             // A file imported again (or, once in billions of batches, two references with
             // one hash): the batches that may hold them, read through the block-range index
@@ -324,7 +325,7 @@ impl BulkImport for sqlx::Postgres {
             sqlx::query("SET LOCAL enable_seqscan = off")
                 .execute(&mut **tx)
                 .await?;
-            taken.extend(
+            taken_objects.extend(
                 sqlx::query_scalar::<_, String>(
                     "SELECT i.object FROM report_imported i \
                      JOIN unnest($1::text[]) AS c(object) ON i.object = c.object COLLATE \"C\" \
@@ -349,7 +350,8 @@ impl BulkImport for sqlx::Postgres {
         .fetch_one(&mut **tx)
         .await?;
         if counted_otherwise {
-            taken.extend(
+            let objects: Vec<String> = rows.iter().map(|r| r.object()).collect();
+            taken_objects.extend(
                 sqlx::query_scalar::<_, String>(
                     "SELECT object FROM report_facts WHERE object = ANY($1)",
                 )
@@ -358,13 +360,18 @@ impl BulkImport for sqlx::Postgres {
                 .await?,
             );
         }
+        // The references of the batch already counted (objects without their "import:").
+        let taken: HashSet<&str> = taken_objects
+            .iter()
+            .filter_map(|o| o.strip_prefix(custodian_report::IMPORT_PREFIX))
+            .collect();
         let fresh: Vec<usize> = order
             .iter()
             .copied()
-            .filter(|&i| !taken.contains(&objects[i]))
+            .filter(|&i| !taken.contains(rows[i].reference.as_str()))
             .collect();
         if !fresh.is_empty() {
-            pg_copy(tx, batch, rows, &objects, &fresh).await?;
+            pg_copy(tx, batch, rows, &fresh).await?;
         }
         Ok(fresh)
     }
@@ -449,6 +456,15 @@ impl CopyBinary {
         }
     }
 
+    /// An imported request's object, `import:` and its reference.
+    fn object(&mut self, reference: &str) {
+        let prefix = custodian_report::IMPORT_PREFIX;
+        let len = i32::try_from(prefix.len() + reference.len()).unwrap_or(i32::MAX);
+        self.0.extend_from_slice(&len.to_be_bytes());
+        self.0.extend_from_slice(prefix.as_bytes());
+        self.0.extend_from_slice(reference.as_bytes());
+    }
+
     fn int8(&mut self, v: i64) {
         self.bytes(&v.to_be_bytes());
     }
@@ -479,17 +495,15 @@ async fn pg_copy(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     batch: i64,
     rows: &[&ImportRow],
-    objects: &[String],
     order: &[usize],
 ) -> StoreResult<()> {
     let mut buf = CopyBinary::new();
     for &i in order {
-        let (row, object) = (rows[i], &objects[i]);
-        let f = &row.facts;
+        let f = &rows[i].facts;
         buf.tuple(15);
         buf.int8(batch);
         buf.bytes(&i32::try_from(i).unwrap_or(i32::MAX).to_be_bytes());
-        buf.text(Some(object));
+        buf.object(&rows[i].reference);
         buf.time(Some(&f.received_at));
         buf.text(Some(f.country.code()));
         buf.text(Some(f.process.as_str()));
