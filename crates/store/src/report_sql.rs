@@ -140,22 +140,19 @@ pub struct KnownReferences {
 #[derive(Debug, Default)]
 pub struct ImportedReferences(pub(crate) tokio::sync::Mutex<Option<KnownReferences>>);
 
-fn object_hash(parts: &[&str]) -> u64 {
+/// The key of an imported reference in [`KnownReferences`]: SipHash with fixed keys (the set
+/// is never stored, and a collision only costs a lookup).
+fn reference_hash(reference: &str) -> u64 {
     use std::hash::Hasher;
-    // SipHash with fixed keys: the set is never stored, and a collision only costs a lookup.
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for p in parts {
-        h.write(p.as_bytes());
-    }
+    h.write(reference.as_bytes());
     h.finish()
 }
 
 impl KnownReferences {
     /// The batch that may hold the imported request with this reference.
     fn batch_of(&self, reference: &str) -> Option<i64> {
-        self.hashes
-            .get(&object_hash(&[custodian_report::IMPORT_PREFIX, reference]))
-            .copied()
+        self.hashes.get(&reference_hash(reference)).copied()
     }
 
     /// Adds the batches committed since the set was last read (all of them the first time).
@@ -168,11 +165,6 @@ impl KnownReferences {
             through: -1,
             hashes: HashMap::default(),
         });
-        // Through the batch's block-range index: while a large import runs the table has no
-        // statistics, and the planner would scan all of it for every batch.
-        sqlx::query("SET LOCAL enable_seqscan = off")
-            .execute(&mut **tx)
-            .await?;
         let mut through = k.through;
         {
             let mut rows = sqlx::query_as::<_, (i64, String)>(
@@ -182,12 +174,12 @@ impl KnownReferences {
             .fetch(&mut **tx);
             while let Some((batch, object)) = rows.try_next().await? {
                 through = through.max(batch);
-                k.hashes.insert(object_hash(&[&object]), batch);
+                let reference = object
+                    .strip_prefix(custodian_report::IMPORT_PREFIX)
+                    .unwrap_or(&object);
+                k.hashes.insert(reference_hash(reference), batch);
             }
         }
-        sqlx::query("SET LOCAL enable_seqscan = on")
-            .execute(&mut **tx)
-            .await?;
         k.through = through;
         Ok(k)
     }
@@ -195,19 +187,16 @@ impl KnownReferences {
     /// Records a batch just committed: `rows` are the rows it stored.
     pub(crate) fn committed<'r>(&mut self, batch: i64, rows: impl Iterator<Item = &'r ImportRow>) {
         for row in rows {
-            self.hashes.insert(
-                object_hash(&[custodian_report::IMPORT_PREFIX, &row.reference]),
-                batch,
-            );
+            self.hashes.insert(reference_hash(&row.reference), batch);
         }
         self.through = self.through.max(batch);
     }
 }
 
 /// A `report_cells` row as both backends read it.
-type CellRow = (String, String, String, String, i64, Vec<u8>);
+pub(crate) type CellRow = (String, String, String, String, i64, Vec<u8>);
 
-fn cell_value((period, dim, key, metric, value, acc): CellRow) -> CellValue {
+pub(crate) fn cell_value((period, dim, key, metric, value, acc): CellRow) -> CellValue {
     CellValue {
         key: CellKey {
             period,
@@ -308,6 +297,12 @@ impl BulkImport for sqlx::Postgres {
         rows: &[&ImportRow],
         order: &[usize],
     ) -> StoreResult<Vec<usize>> {
+        // The reads below go through the batch's block-range index and report_facts' key:
+        // while a large import runs the table has no statistics, and the planner would scan
+        // all of it for every batch.
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut **tx)
+            .await?;
         let known = KnownReferences::catch_up(known, tx).await?;
         let mut candidates: Vec<String> = Vec::new();
         let (mut first, mut last) = (i64::MAX, i64::MIN);
@@ -322,9 +317,6 @@ impl BulkImport for sqlx::Postgres {
             // A file imported again (or, once in billions of batches, two references with
             // one hash): the batches that may hold them, read through the block-range index
             // (a file imported again in the same order has one earlier batch for each).
-            sqlx::query("SET LOCAL enable_seqscan = off")
-                .execute(&mut **tx)
-                .await?;
             taken_objects.extend(
                 sqlx::query_scalar::<_, String>(
                     "SELECT i.object FROM report_imported i \
@@ -337,9 +329,6 @@ impl BulkImport for sqlx::Postgres {
                 .fetch_all(&mut **tx)
                 .await?,
             );
-            sqlx::query("SET LOCAL enable_seqscan = on")
-                .execute(&mut **tx)
-                .await?;
         }
         // Requests imported otherwise (one audit entry each, before import batches) are
         // counted in report_facts, whose primary key finds them.
@@ -360,6 +349,9 @@ impl BulkImport for sqlx::Postgres {
                 .await?,
             );
         }
+        sqlx::query("SET LOCAL enable_seqscan = on")
+            .execute(&mut **tx)
+            .await?;
         // The references of the batch already counted (objects without their "import:").
         let taken: HashSet<&str> = taken_objects
             .iter()
@@ -582,7 +574,7 @@ macro_rules! impl_report_store {
             use uuid::Uuid;
 
             use $crate::report_sql::{
-                BulkImport, ImportOutcome, ReportStore, CHUNK, FACT_COLUMNS,
+                cell_value, BulkImport, CellRow, ImportOutcome, ReportStore, CHUNK, FACT_COLUMNS,
                 IMPORTED_FACT_COLUMNS,
             };
             use $crate::sql::{parse_column, statement_chunks};
@@ -648,20 +640,6 @@ macro_rules! impl_report_store {
 
             fn values_list(rows: usize, cols: usize) -> String {
                 <super::$db as BulkImport>::values_list(rows, cols)
-            }
-
-            fn cell_row(row: &DbRow) -> StoreResult<CellValue> {
-                let acc: Vec<u8> = row.try_get("acc")?;
-                Ok(CellValue {
-                    key: CellKey {
-                        period: row.try_get("period")?,
-                        dim: row.try_get("dim")?,
-                        key: row.try_get("key")?,
-                        metric: row.try_get("metric")?,
-                    },
-                    value: row.try_get("value")?,
-                    acc: custodian_report::Acc::from_slice(&acc),
-                })
             }
 
             fn details_of(facts: &Facts) -> StoreResult<serde_json::Value> {
@@ -1048,16 +1026,14 @@ macro_rules! impl_report_store {
                 async fn report_cells(&self, periods: &[Period]) -> StoreResult<Vec<CellValue>> {
                     let mut out = Vec::new();
                     for p in periods.iter().flat_map(|p| p.halves()) {
-                        let rows = sqlx::query(
+                        let rows = sqlx::query_as::<_, CellRow>(
                             "SELECT period, dim, key, metric, value, acc FROM report_cells \
                              WHERE period = $1",
                         )
                         .bind(p.to_string())
                         .fetch_all(self.reader())
                         .await?;
-                        for row in rows {
-                            out.push(cell_row(&row)?);
-                        }
+                        out.extend(rows.into_iter().map(cell_value));
                     }
                     Ok(out)
                 }
