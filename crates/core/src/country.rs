@@ -12,20 +12,19 @@ pub struct Country([u8; 2]);
 impl Country {
     /// Parses a code such as `US` or `de`; anything not in ISO 3166-1 is refused.
     pub fn parse(code: &str) -> Result<Country, String> {
-        let trimmed = code.trim();
-        let upper = trimmed.to_ascii_uppercase();
-        if upper.len() == 2
-            && COUNTRIES
-                .binary_search_by(|(c, _)| (*c).cmp(&upper))
+        // Without allocating: an import parses one code a row.
+        if let [a, b] = code.trim().as_bytes() {
+            let upper = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+            if COUNTRIES
+                .binary_search_by(|(c, _)| c.as_bytes().cmp(&upper[..]))
                 .is_ok()
-        {
-            let b = upper.as_bytes();
-            Ok(Country([b[0], b[1]]))
-        } else {
-            Err(format!(
-                "'{code}' is not an ISO 3166-1 alpha-2 country code"
-            ))
+            {
+                return Ok(Country(upper));
+            }
         }
+        Err(format!(
+            "'{code}' is not an ISO 3166-1 alpha-2 country code"
+        ))
     }
 
     pub fn code(&self) -> &str {

@@ -75,8 +75,9 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             read: read.clone(),
         },
     );
-    let mut reader =
-        ImportReader::new(input).with_context(|| format!("in {}", args.file.display()))?;
+    let mut reader = ImportReader::new(input)
+        .with_context(|| format!("in {}", args.file.display()))?
+        .with_size(total);
     let show_progress = std::io::stderr().is_terminal();
     let mut last_draw = Instant::now() - Duration::from_secs(1);
     let actor = Actor::System("import".into());

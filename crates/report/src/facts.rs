@@ -43,6 +43,7 @@ pub struct Period {
 
 impl Period {
     pub fn half_of(at: &DateTime<Utc>) -> Period {
+        let at = at.naive_utc();
         Period {
             year: at.year(),
             half: Some(if at.month() <= 6 { 1 } else { 2 }),

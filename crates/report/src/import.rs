@@ -67,30 +67,43 @@ pub enum ImportError {
     Io(#[from] std::io::Error),
 }
 
-/// Reads one CSV record (RFC 4180: quoted fields may hold commas, quotes and newlines) into
-/// `fields`, reusing its strings; returns the number of fields, or None at end of input.
-/// `lines` counts the physical lines consumed.
-pub fn read_record<R: BufRead>(
+/// Reads one physical line, its end included, into `line`; false at the end of the input.
+fn read_line<R: BufRead>(
     input: &mut R,
-    buf: &mut String,
+    line: &mut Vec<u8>,
+    lines: &mut u64,
+) -> std::io::Result<bool> {
+    line.clear();
+    if input.read_until(b'\n', line)? == 0 {
+        return Ok(false);
+    }
+    *lines += 1;
+    Ok(true)
+}
+
+/// Reads one CSV record (RFC 4180: quoted fields may hold commas, quotes and newlines) into
+/// `fields`, reusing its strings, when `record` holds its first line: a quoted field may span
+/// lines, so lines are added while the quotes are unbalanced. Returns the number of fields,
+/// or None when the record is not UTF-8 text. `lines` counts the physical lines consumed.
+fn read_quoted<R: BufRead>(
+    input: &mut R,
+    record: &mut Vec<u8>,
     fields: &mut Vec<String>,
     lines: &mut u64,
 ) -> std::io::Result<Option<usize>> {
-    buf.clear();
-    if input.read_line(buf)? == 0 {
-        return Ok(None);
-    }
-    *lines += 1;
-    // A quoted field may span lines: read on while the quotes are unbalanced.
-    if buf.contains('"') {
-        while buf.matches('"').count() % 2 == 1 {
-            if input.read_line(buf)? == 0 {
-                break;
-            }
-            *lines += 1;
+    let mut quotes = record.iter().filter(|&&b| b == b'"').count();
+    while quotes % 2 == 1 {
+        let from = record.len();
+        if input.read_until(b'\n', record)? == 0 {
+            break;
         }
+        *lines += 1;
+        quotes += record[from..].iter().filter(|&&b| b == b'"').count();
     }
-    let text = buf.trim_end_matches(['\n', '\r']);
+    let Ok(text) = std::str::from_utf8(record) else {
+        return Ok(None);
+    };
+    let text = text.trim_end_matches(['\n', '\r']);
     let mut n = 0;
     let mut next = |fields: &mut Vec<String>| -> usize {
         if fields.len() <= n {
@@ -100,13 +113,6 @@ pub fn read_record<R: BufRead>(
         n += 1;
         n - 1
     };
-    if !text.contains('"') {
-        for part in text.split(',') {
-            let i = next(fields);
-            fields[i].push_str(part);
-        }
-        return Ok(Some(n));
-    }
     let mut i = next(fields);
     let mut quoted = false;
     let mut chars = text.chars().peekable();
@@ -125,6 +131,29 @@ pub fn read_record<R: BufRead>(
     Ok(Some(n))
 }
 
+/// Splits a line without quotes (the common case) into `fields` without copying, in one
+/// pass over its bytes; returns the number of fields, which may exceed the room in `fields`.
+fn split_plain<'t>(text: &'t str, fields: &mut [&'t str]) -> usize {
+    let mut n = 0;
+    let mut start = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if b == b',' {
+            if let Some(f) = fields.get_mut(n) {
+                *f = text.get(start..i).unwrap_or_default();
+            }
+            n += 1;
+            start = i + 1;
+        }
+    }
+    if let Some(f) = fields.get_mut(n) {
+        *f = text.get(start..).unwrap_or_default();
+    }
+    n + 1
+}
+
+/// What a line that is not UTF-8 is rejected with.
+const NOT_TEXT: &str = "the line is not UTF-8 text";
+
 /// Where each column is in the file's rows.
 #[derive(Debug, Clone)]
 pub struct Header {
@@ -134,7 +163,7 @@ pub struct Header {
 }
 
 /// Maps header names to positions; an unknown, duplicated or missing column is an error.
-pub fn parse_header(fields: &[String]) -> Result<Header, String> {
+fn parse_header(fields: &[String]) -> Result<Header, String> {
     let mut pos = vec![None; COLUMNS.len()];
     for (i, raw) in fields.iter().enumerate() {
         let name = raw.trim().trim_start_matches('\u{feff}');
@@ -211,19 +240,35 @@ fn opt(s: &str) -> Option<&str> {
     Some(s).filter(|s| !s.is_empty())
 }
 
-/// Checks one record against the header. Values are trimmed of surrounding spaces.
-pub fn parse_row(header: &Header, fields: &[String], line: u64) -> Result<ImportRow, String> {
-    if fields.len() != header.width {
+/// A value without its surrounding spaces; most values have none, and are returned without
+/// the search for Unicode white space.
+fn trim(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// Checks one record (its `count` fields, of which `fields` holds the first ones) against the
+/// header. Values are trimmed of surrounding spaces.
+fn parse_row<S: AsRef<str>>(
+    header: &Header,
+    fields: &[S],
+    count: usize,
+    line: u64,
+) -> Result<ImportRow, String> {
+    if count != header.width {
         return Err(format!(
-            "{} field(s) where the header has {}",
-            fields.len(),
+            "{count} field(s) where the header has {}",
             header.width
         ));
     }
     let get = |c: usize| -> &str {
         header.pos[c]
             .and_then(|i| fields.get(i))
-            .map(|s| s.trim())
+            .map(|s| trim(s.as_ref()))
             .unwrap_or("")
     };
     let [reference, received_at, country, process, emergency, accounts, outcome, disclosed, none_reason, ndo, notified, responded_at, category] = [
@@ -317,37 +362,62 @@ pub fn parse_row(header: &Header, fields: &[String], line: u64) -> Result<Import
 pub struct ImportReader<R> {
     input: R,
     header: Header,
-    buf: String,
+    /// The line being read, as bytes: a line without quotes, the common case, is split and
+    /// checked where it lies, without copying its fields.
+    line: Vec<u8>,
+    /// The fields of a record with quotes.
     fields: Vec<String>,
     lines: u64,
-    /// A 64-bit hash of each reference read so far and its line: 16 bytes a row where the
-    /// references themselves would cost several times that on a file of millions of rows.
+    /// A 64-bit hash of each reference read so far ([`reference_hash`]) and its line: 16
+    /// bytes a row where the references themselves would cost several times that on a file
+    /// of millions of rows.
     seen: HashMap<u64, u64, crate::FxBuild>,
+    /// The file's size, if known, and the bytes read so far: the set above is made as large
+    /// as the whole file needs once the first rows have shown how long a line is, rather
+    /// than grown (and copied) a dozen times.
+    size: Option<u64>,
+    consumed: u64,
 }
 
-fn reference_hash(reference: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
+/// A reference's 64-bit key: SipHash with fixed keys. The sets built from it are never
+/// stored, and two references with one key only cost a look in the store.
+pub fn reference_hash(reference: &str) -> u64 {
+    use std::hash::Hasher;
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    reference.hash(&mut h);
+    h.write(reference.as_bytes());
     h.finish()
 }
 
+/// Rows read before the set of references is sized for the whole file.
+const SAMPLE_ROWS: usize = 10_000;
+
 impl<R: BufRead> ImportReader<R> {
     pub fn new(mut input: R) -> Result<ImportReader<R>, ImportError> {
-        let mut buf = String::new();
+        let mut line = Vec::new();
         let mut fields = Vec::new();
         let mut lines = 0;
-        let n = read_record(&mut input, &mut buf, &mut fields, &mut lines)?
-            .ok_or_else(|| ImportError::Header("the file is empty".into()))?;
+        if !read_line(&mut input, &mut line, &mut lines)? {
+            return Err(ImportError::Header("the file is empty".into()));
+        }
+        let n = read_quoted(&mut input, &mut line, &mut fields, &mut lines)?
+            .ok_or_else(|| ImportError::Header(NOT_TEXT.into()))?;
         let header = parse_header(&fields[..n]).map_err(ImportError::Header)?;
         Ok(ImportReader {
+            consumed: line.len() as u64,
             input,
             header,
-            buf,
+            line,
             fields,
             lines,
             seen: HashMap::default(),
+            size: None,
         })
+    }
+
+    /// The size of the whole file in bytes, for sizing what the reader keeps per row.
+    pub fn with_size(mut self, bytes: u64) -> ImportReader<R> {
+        self.size = Some(bytes);
+        self
     }
 
     /// Up to `max` good rows, with the bad ones met on the way; empty at end of file.
@@ -355,39 +425,93 @@ impl<R: BufRead> ImportReader<R> {
         &mut self,
         max: usize,
     ) -> Result<(Vec<ImportRow>, Vec<Rejected>), ImportError> {
-        let mut good = Vec::with_capacity(max.min(1 << 16));
+        let mut good = Vec::with_capacity(max.min(1 << 20));
         let mut bad = Vec::new();
         while good.len() < max {
             let line = self.lines + 1;
-            let Some(n) = read_record(
-                &mut self.input,
-                &mut self.buf,
-                &mut self.fields,
-                &mut self.lines,
-            )?
-            else {
+            if !read_line(&mut self.input, &mut self.line, &mut self.lines)? {
                 break;
-            };
-            let fields = &self.fields[..n];
-            if n == 1 && fields[0].trim().is_empty() {
-                continue; // blank line
             }
-            match parse_row(&self.header, fields, line) {
-                Ok(mut row) => {
-                    match self.seen.entry(reference_hash(&row.reference)) {
-                        std::collections::hash_map::Entry::Occupied(first) => {
-                            row.earlier = Some(*first.get())
-                        }
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert(line);
-                        }
-                    }
-                    good.push(row);
+            let parsed = if !self.line.contains(&b'"') {
+                self.consumed += self.line.len() as u64;
+                let Ok(text) = std::str::from_utf8(&self.line) else {
+                    bad.push(Rejected {
+                        line,
+                        reason: NOT_TEXT.into(),
+                    });
+                    continue;
+                };
+                let text = text.trim_end_matches(['\n', '\r']);
+                if text.trim().is_empty() {
+                    continue; // blank line
                 }
+                let mut fields = [""; COLUMNS.len()];
+                let n = split_plain(text, &mut fields);
+                parse_row(&self.header, &fields, n, line)
+            } else {
+                let Some(n) = read_quoted(
+                    &mut self.input,
+                    &mut self.line,
+                    &mut self.fields,
+                    &mut self.lines,
+                )?
+                else {
+                    bad.push(Rejected {
+                        line,
+                        reason: NOT_TEXT.into(),
+                    });
+                    continue;
+                };
+                self.consumed += self.line.len() as u64;
+                parse_row(&self.header, &self.fields[..n], n, line)
+            };
+            match parsed {
+                Ok(row) => good.push(row),
                 Err(reason) => bad.push(Rejected { line, reason }),
             }
         }
+        self.mark_earlier(&mut good);
         Ok((good, bad))
+    }
+
+    /// Marks each row whose reference an earlier line used, and remembers the new ones. The
+    /// set is far larger than the processor's caches on a large file, so nearly every look
+    /// is a trip to memory; done here in one tight pass over a chunk, with the set looked up
+    /// a few rows ahead, the processor makes those trips side by side instead of one by one
+    /// between the rows' parsing.
+    fn mark_earlier(&mut self, rows: &mut [ImportRow]) {
+        const AHEAD: usize = 8;
+        if self.seen.len() < SAMPLE_ROWS && self.seen.len() + rows.len() >= SAMPLE_ROWS {
+            self.size_seen(rows);
+        }
+        let keys: Vec<u64> = rows.iter().map(|r| reference_hash(&r.reference)).collect();
+        for (i, row) in rows.iter_mut().enumerate() {
+            if let Some(ahead) = keys.get(i + AHEAD) {
+                std::hint::black_box(self.seen.get(ahead));
+            }
+            match self.seen.entry(keys[i]) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    row.earlier = Some(*first.get())
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(row.line);
+                }
+            }
+        }
+    }
+
+    /// Once, after the first rows: room in the set of references for as many rows as the
+    /// rest of the file holds at the length of a line so far.
+    fn size_seen(&mut self, rows: &[ImportRow]) {
+        if let Some(size) = self.size {
+            let read = (self.seen.len() + rows.len()) as u64;
+            let per_row = (self.consumed / read.max(1)).max(1);
+            let rest = size.saturating_sub(self.consumed) / per_row;
+            // At most 128 million rows' worth (about 2 GB, mostly untouched until used) is
+            // asked for ahead; beyond that the set grows as it must.
+            self.seen
+                .reserve(usize::try_from(rest.min(1 << 27)).unwrap_or(0));
+        }
     }
 
     /// Physical lines read so far.
@@ -488,6 +612,40 @@ mod tests {
         assert!(
             reasons[3].1.contains("11 field(s) where the header has 12"),
             "{reasons:?}"
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_text_is_rejected_and_the_file_goes_on() {
+        let mut bytes = HEAD.as_bytes().to_vec();
+        bytes.extend_from_slice(
+            b"A1,2025-01-02,US,subpoena,false,1,full,non_content,,false,false,\n",
+        );
+        bytes.extend_from_slice(
+            b"A\xff2,2025-01-02,US,subpoena,false,1,full,non_content,,false,false,\n",
+        );
+        bytes.extend_from_slice(
+            b"\"A\xfe3\",2025-01-02,US,subpoena,false,1,full,non_content,,false,false,\n",
+        );
+        bytes.extend_from_slice(
+            b"A4,2025-01-02,US,subpoena,false,1,full,non_content,,false,false,\n",
+        );
+        let mut r = ImportReader::new(std::io::Cursor::new(bytes)).unwrap();
+        let (good, bad) = r.next_chunk(10).unwrap();
+        let refs: Vec<&str> = good.iter().map(|r| r.reference.as_str()).collect();
+        assert_eq!(refs, ["A1", "A4"]);
+        assert_eq!(
+            bad,
+            [
+                Rejected {
+                    line: 3,
+                    reason: NOT_TEXT.into()
+                },
+                Rejected {
+                    line: 4,
+                    reason: NOT_TEXT.into()
+                },
+            ]
         );
     }
 

@@ -156,6 +156,11 @@ pub const POSTGRES: &[Migration] = &[
         name: "import_references",
         sql: include_str!("../migrations/postgres/0016_import_references.sql"),
     },
+    Migration {
+        version: 17,
+        name: "report_cells_in_place",
+        sql: include_str!("../migrations/postgres/0017_report_cells_in_place.sql"),
+    },
 ];
 
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -124,37 +124,31 @@ pub(crate) trait BulkImport: sqlx::Database {
 /// The references imported into a store so far, for a backend that keeps no index on them
 /// (PostgreSQL): a 64-bit hash of each object, and the last batch read. An importing process
 /// reads the table once, then reads only the batches stored after `through` (found by the
-/// batch's block-range index) and adds its own after each commit. Every batch holds the audit
-/// lock from that read to its commit, so no batch is stored unseen in between; a hash found
-/// in the set is confirmed against the table before a row is skipped.
+/// batch's block-range index), and claims its own batch's hashes as it checks them. Every
+/// batch holds the audit lock from that read to its commit, so no batch is stored unseen in
+/// between; a hash found in the set is confirmed against the table before a row is skipped.
 #[derive(Debug)]
 pub struct KnownReferences {
     through: i64,
-    /// The batch each hash was stored in, so that confirming one reads that batch only.
+    /// The batch each hash was stored in, so that confirming one reads that batch only, or
+    /// [`ANY_BATCH`].
     hashes: HashMap<u64, i64, custodian_report::FxBuild>,
 }
 
+/// Two stored references share this hash (once in billions of batches): confirming either
+/// reads every batch.
+const ANY_BATCH: i64 = -1;
+
 /// A store's [`KnownReferences`], read on its first import batch; batches of one process
-/// take it in turn. Emptied whenever a batch fails, so that one whose commit failed in an
-/// unknown way is read back from the table rather than trusted.
+/// take it in turn. Emptied whenever a batch fails: the set holds a batch's hashes from the
+/// moment they are checked, and a batch that did not commit (or whose commit failed in an
+/// unknown way) is read back from the table rather than trusted.
 #[derive(Debug, Default)]
 pub struct ImportedReferences(pub(crate) tokio::sync::Mutex<Option<KnownReferences>>);
 
-/// The key of an imported reference in [`KnownReferences`]: SipHash with fixed keys (the set
-/// is never stored, and a collision only costs a lookup).
-fn reference_hash(reference: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    h.write(reference.as_bytes());
-    h.finish()
-}
+use custodian_report::import::reference_hash;
 
 impl KnownReferences {
-    /// The batch that may hold the imported request with this reference.
-    fn batch_of(&self, reference: &str) -> Option<i64> {
-        self.hashes.get(&reference_hash(reference)).copied()
-    }
-
     /// Adds the batches committed since the set was last read (all of them the first time).
     async fn catch_up<'k>(
         known: &'k mut Option<KnownReferences>,
@@ -177,18 +171,50 @@ impl KnownReferences {
                 let reference = object
                     .strip_prefix(custodian_report::IMPORT_PREFIX)
                     .unwrap_or(&object);
-                k.hashes.insert(reference_hash(reference), batch);
+                k.remember(reference_hash(reference), batch);
             }
         }
         k.through = through;
         Ok(k)
     }
 
-    /// Records a batch just committed: `rows` are the rows it stored.
-    pub(crate) fn committed<'r>(&mut self, batch: i64, rows: impl Iterator<Item = &'r ImportRow>) {
-        for row in rows {
-            self.hashes.insert(reference_hash(&row.reference), batch);
+    fn remember(&mut self, hash: u64, batch: i64) {
+        let at = self.hashes.entry(hash).or_insert(batch);
+        if *at != batch {
+            *at = ANY_BATCH;
         }
+    }
+
+    /// Claims each row's hash for `batch`, and returns the rows whose hash a stored batch
+    /// already holds (by index in `rows`), with that batch. The set is far larger than the
+    /// processor's caches during a large import, so it is looked up a few rows ahead: the
+    /// trips to memory then overlap.
+    fn claim(&mut self, batch: i64, rows: &[&ImportRow]) -> Vec<(usize, i64)> {
+        const AHEAD: usize = 8;
+        let keys: Vec<u64> = rows.iter().map(|r| reference_hash(&r.reference)).collect();
+        let mut held = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(ahead) = keys.get(i + AHEAD) {
+                std::hint::black_box(self.hashes.get(ahead));
+            }
+            match self.hashes.entry(*key) {
+                std::collections::hash_map::Entry::Occupied(at) => held.push((i, *at.get())),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(batch);
+                }
+            }
+        }
+        held
+    }
+
+    /// A row of `batch` whose hash an earlier batch holds was stored after all: the hash now
+    /// stands for references in two batches.
+    fn shared(&mut self, reference: &str) {
+        self.hashes.insert(reference_hash(reference), ANY_BATCH);
+    }
+
+    /// Records that `batch` committed.
+    pub(crate) fn committed(&mut self, batch: i64) {
         self.through = self.through.max(batch);
     }
 }
@@ -304,13 +330,17 @@ impl BulkImport for sqlx::Postgres {
             .execute(&mut **tx)
             .await?;
         let known = KnownReferences::catch_up(known, tx).await?;
-        let mut candidates: Vec<String> = Vec::new();
+        let held = known.claim(batch, rows);
+        let mut candidates: Vec<String> = Vec::with_capacity(held.len());
         let (mut first, mut last) = (i64::MAX, i64::MIN);
-        for row in rows {
-            if let Some(b) = known.batch_of(&row.reference) {
-                candidates.push(row.object());
-                (first, last) = (first.min(b), last.max(b));
-            }
+        for &(i, b) in &held {
+            candidates.push(rows[i].object());
+            let b = if b == ANY_BATCH {
+                (0, known.through)
+            } else {
+                (b, b)
+            };
+            (first, last) = (first.min(b.0), last.max(b.1));
         }
         let mut taken_objects: Vec<String> = Vec::new();
         if !candidates.is_empty() {
@@ -357,6 +387,11 @@ impl BulkImport for sqlx::Postgres {
             .iter()
             .filter_map(|o| o.strip_prefix(custodian_report::IMPORT_PREFIX))
             .collect();
+        for &(i, _) in &held {
+            if !taken.contains(rows[i].reference.as_str()) {
+                known.shared(&rows[i].reference);
+            }
+        }
         let fresh: Vec<usize> = order
             .iter()
             .copied()
@@ -865,6 +900,54 @@ macro_rules! impl_report_store {
                     Ok(())
                 }
 
+                /// Stores an import batch's fresh rows (`fresh_rows`, which are `rows[fresh[k]]`,
+                /// inserted in the sequence `order`), its audit entry and its counts, and
+                /// commits; returns the indices in the batch's rows that were stored (none: the
+                /// transaction was rolled back).
+                #[allow(clippy::too_many_arguments)]
+                async fn store_import_batch(
+                    mut tx: Tx,
+                    known: &mut Option<$crate::report_sql::KnownReferences>,
+                    actor: &Actor,
+                    batch: &ImportBatch,
+                    idx: i64,
+                    at: DateTime<Utc>,
+                    fresh: &[usize],
+                    fresh_rows: &[&custodian_report::ImportRow],
+                    order: &[usize],
+                ) -> StoreResult<Vec<usize>> {
+                    let inserted = <super::$db as BulkImport>::insert_imported(
+                        &mut tx, known, idx, fresh_rows, order,
+                    )
+                    .await?;
+                    if inserted.is_empty() {
+                        tx.rollback().await?;
+                        return Ok(Vec::new());
+                    }
+                    let mut stored = Vec::with_capacity(inserted.len());
+                    for &p in &inserted {
+                        let i = *fresh.get(p).ok_or_else(|| {
+                            StoreError::Corrupt(format!("import: no row at position {p}"))
+                        })?;
+                        stored.push(i);
+                    }
+                    stored.sort_unstable();
+                    let (deltas, details) = batch.stored(&stored);
+                    let entry = AuditEntry {
+                        idx: u64::try_from(idx).unwrap_or(0),
+                        actor: actor.label(),
+                        action: BATCH_ACTION.to_string(),
+                        object: BATCH_OBJECT.to_string(),
+                        at,
+                        details: details.to_value(),
+                    };
+                    let leaf = entry.leaf_hash();
+                    Self::report_entries(&mut tx, &[(&entry, &leaf)]).await?;
+                    Self::report_apply(&mut tx, deltas).await?;
+                    tx.commit().await?;
+                    Ok(stored)
+                }
+
                 /// Hook for `transition`: a request that ends without a decision is counted as
                 /// answered with nothing; closing records when it was answered.
                 pub(crate) async fn report_transition(
@@ -947,55 +1030,28 @@ macro_rules! impl_report_store {
                         .filter_map(|&i| fresh_pos.get(i as usize).copied().flatten())
                         .collect();
                     let mut known = self.imported.0.lock().await;
-                    let inserted = match <super::$db as BulkImport>::insert_imported(
-                        &mut tx,
-                        &mut known,
-                        idx,
-                        &fresh_rows,
-                        &order,
+                    // From here on the set holds this batch's references: any failure before
+                    // the commit has finished empties it (see ImportedReferences).
+                    let stored = Self::store_import_batch(
+                        tx, &mut known, actor, batch, idx, at, &fresh, &fresh_rows, &order,
                     )
-                    .await
-                    {
-                        Ok(inserted) => inserted,
+                    .await;
+                    match stored {
+                        Ok(inserted) => {
+                            if let (Some(known), false) = (known.as_mut(), inserted.is_empty()) {
+                                known.committed(idx);
+                            }
+                            let mut outcomes = vec![ImportOutcome::AlreadyImported; rows.len()];
+                            for i in inserted {
+                                outcomes[i] = ImportOutcome::Imported;
+                            }
+                            Ok(outcomes)
+                        }
                         Err(e) => {
                             *known = None;
-                            return Err(e);
+                            Err(e)
                         }
-                    };
-                    let mut outcomes = vec![ImportOutcome::AlreadyImported; rows.len()];
-                    if inserted.is_empty() {
-                        tx.rollback().await?;
-                        return Ok(outcomes);
                     }
-                    let mut stored = Vec::with_capacity(inserted.len());
-                    for &p in &inserted {
-                        let i = *fresh.get(p).ok_or_else(|| {
-                            StoreError::Corrupt(format!("import: no row at position {p}"))
-                        })?;
-                        outcomes[i] = ImportOutcome::Imported;
-                        stored.push(i);
-                    }
-                    stored.sort_unstable();
-                    let (deltas, details) = batch.stored(&stored);
-                    let entry = AuditEntry {
-                        idx: u64::try_from(idx).unwrap_or(0),
-                        actor: actor.label(),
-                        action: BATCH_ACTION.to_string(),
-                        object: BATCH_OBJECT.to_string(),
-                        at,
-                        details: details.to_value(),
-                    };
-                    let leaf = entry.leaf_hash();
-                    Self::report_entries(&mut tx, &[(&entry, &leaf)]).await?;
-                    Self::report_apply(&mut tx, deltas).await?;
-                    if let Err(e) = tx.commit().await {
-                        *known = None;
-                        return Err(e.into());
-                    }
-                    if let Some(known) = known.as_mut() {
-                        known.committed(idx, inserted.iter().filter_map(|&p| fresh_rows.get(p).copied()));
-                    }
-                    Ok(outcomes)
                 }
 
                 async fn set_facts(
