@@ -85,6 +85,10 @@ pub(crate) trait BulkImport: sqlx::Database {
     /// `custodian import` runs beside it.
     const BEGIN_WRITE: &'static str;
 
+    /// Brings the index that finds a batch's rows up to date before they are read, where
+    /// storing a batch leaves it behind (PostgreSQL's block-range index); empty otherwise.
+    const SUMMARIZE_BATCHES: &'static str;
+
     /// `(p, p, ...), (...)`: `rows` rows of `cols` parameters, in binding order. PostgreSQL
     /// numbers them; SQLite gets anonymous `?`, because sqlx looks up every numbered
     /// parameter's name in a list as long as the statement, which made a 2,000-row insert
@@ -133,7 +137,16 @@ pub struct KnownReferences {
     /// The batch each hash was stored in, so that confirming one reads that batch only, or
     /// [`ANY_BATCH`].
     hashes: HashMap<u64, i64, custodian_report::FxBuild>,
+    /// The counter cells as this process's last batch (audit entry `cells_after`) left them,
+    /// so that the next batch reads only the cells it has not met. Every change of a cell
+    /// appends an audit entry in its transaction, under the audit lock: when the next batch
+    /// is the log's next entry, nothing else changed them.
+    cells: CellCache,
+    cells_after: i64,
 }
+
+/// Counter cells known to hold these totals (a cell never counted: zero).
+pub(crate) type CellCache = HashMap<CellKey, (i64, Acc)>;
 
 /// Two stored references share this hash (once in billions of batches): confirming either
 /// reads every batch.
@@ -158,7 +171,22 @@ impl KnownReferences {
         let k = known.get_or_insert_with(|| KnownReferences {
             through: -1,
             hashes: HashMap::default(),
+            cells: CellCache::new(),
+            cells_after: -1,
         });
+        // Usually the batches since are this process's own, already in the set: the log
+        // says whether another process stored one, before the table is read.
+        let others: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM audit_log WHERE idx > $1 AND action = $2)",
+        )
+        .bind(k.through)
+        .bind(custodian_report::BATCH_ACTION)
+        .fetch_one(&mut **tx)
+        .await?;
+        if !others {
+            return Ok(k);
+        }
+        summarize_batches(tx).await?;
         let mut through = k.through;
         {
             let mut rows = sqlx::query_as::<_, (i64, String)>(
@@ -216,6 +244,16 @@ impl KnownReferences {
     /// Records that `batch` committed.
     pub(crate) fn committed(&mut self, batch: i64) {
         self.through = self.through.max(batch);
+        self.cells_after = batch;
+    }
+
+    /// The cells as they are before audit entry `idx`, as far as known: those left by this
+    /// process's last batch if that was the entry before, none otherwise.
+    pub(crate) fn cells_before(&mut self, idx: i64) -> &mut CellCache {
+        if idx != self.cells_after + 1 {
+            self.cells.clear();
+        }
+        &mut self.cells
     }
 }
 
@@ -245,6 +283,7 @@ const IMPORTED_COLUMNS: &str = "batch, pos, object, received_at, country, proces
 #[async_trait]
 impl BulkImport for sqlx::Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const SUMMARIZE_BATCHES: &'static str = "";
 
     fn values_list(rows: usize, cols: usize) -> String {
         let one = format!("({})", vec!["?"; cols].join(", "));
@@ -312,6 +351,8 @@ impl BulkImport for sqlx::Sqlite {
 #[async_trait]
 impl BulkImport for sqlx::Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
+    const SUMMARIZE_BATCHES: &'static str =
+        "SELECT brin_summarize_new_values('report_imported_batch')";
 
     /// The table has no index on the reference (migration 0016): the batch is checked
     /// against the references stored before, kept in memory as hashes ([`KnownReferences`]),
@@ -347,6 +388,7 @@ impl BulkImport for sqlx::Postgres {
             // A file imported again (or, once in billions of batches, two references with
             // one hash): the batches that may hold them, read through the block-range index
             // (a file imported again in the same order has one earlier batch for each).
+            summarize_batches(tx).await?;
             taken_objects.extend(
                 sqlx::query_scalar::<_, String>(
                     "SELECT i.object FROM report_imported i \
@@ -459,7 +501,7 @@ struct CopyBinary(Vec<u8>);
 
 impl CopyBinary {
     fn new() -> CopyBinary {
-        let mut b = Vec::with_capacity(1 << 20);
+        let mut b = Vec::with_capacity((1 << 20) + 4096);
         b.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
         b.extend_from_slice(&0i32.to_be_bytes()); // flags
         b.extend_from_slice(&0i32.to_be_bytes()); // header extension
@@ -524,6 +566,14 @@ async fn pg_copy(
     rows: &[&ImportRow],
     order: &[usize],
 ) -> StoreResult<()> {
+    let mut copy = tx
+        .copy_in_raw(&format!(
+            "COPY report_imported ({IMPORTED_COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
+        .await?;
+    // Sent a megabyte at a time as the rows are written out, so that PostgreSQL stores the
+    // first rows while the later ones are written.
+    const SEND_AT: usize = 1 << 20;
     let mut buf = CopyBinary::new();
     for &i in order {
         let f = &rows[i].facts;
@@ -543,19 +593,28 @@ async fn pg_copy(
         buf.bool(f.ndo);
         buf.bool(f.notified);
         buf.time(f.responded_at.as_ref());
+        if buf.0.len() >= SEND_AT {
+            let full = std::mem::replace(&mut buf.0, Vec::with_capacity(SEND_AT + 4096));
+            if let Err(e) = copy.send(full).await {
+                let _ = copy.abort("import batch failed").await;
+                return Err(e.into());
+            }
+        }
     }
-    let data = buf.finish();
-    let mut copy = tx
-        .copy_in_raw(&format!(
-            "COPY report_imported ({IMPORTED_COLUMNS}) FROM STDIN (FORMAT binary)"
-        ))
-        .await?;
-    if let Err(e) = copy.send(data).await {
+    if let Err(e) = copy.send(buf.finish()).await {
         let _ = copy.abort("import batch failed").await;
         return Err(e.into());
     }
     copy.finish().await?;
-    sqlx::query("SELECT brin_summarize_new_values('report_imported_batch')")
+    Ok(())
+}
+
+/// Summarises the pages stored since the last summary for the batch's block-range index.
+/// An import leaves that to the reads that need it (this, or autovacuum): an unsummarised
+/// range is read by every look for a batch, and summarising as each batch is stored cost an
+/// import a twentieth of its time.
+async fn summarize_batches(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>) -> StoreResult<()> {
+    sqlx::query(<sqlx::Postgres as BulkImport>::SUMMARIZE_BATCHES)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -838,29 +897,50 @@ macro_rules! impl_report_store {
                 /// Adds the deltas to the stored counters (read, add, write: the audit lock
                 /// taken by `report_change` keeps other writers out meanwhile).
                 async fn report_apply(tx: &mut Tx, deltas: Deltas) -> StoreResult<()> {
+                    Self::report_apply_known(tx, deltas, &mut $crate::report_sql::CellCache::new()).await
+                }
+
+                /// [`report_apply`], with the cells already known to hold these totals
+                /// taken from `known` rather than read, and `known` brought up to date.
+                async fn report_apply_known(
+                    tx: &mut Tx,
+                    deltas: Deltas,
+                    known: &mut $crate::report_sql::CellCache,
+                ) -> StoreResult<()> {
                     if deltas.0.is_empty() {
                         return Ok(());
                     }
                     let mut touched: Vec<(CellKey, (i64, custodian_report::Acc))> =
                         deltas.0.into_iter().collect();
                     touched.sort_by(|a, b| a.0.cmp(&b.0));
-                    let keys: Vec<&CellKey> = touched.iter().map(|(k, _)| k).collect();
-                    let mut current: HashMap<CellKey, (i64, custodian_report::Acc)> =
-                        <super::$db as BulkImport>::read_cells(tx, &keys)
-                            .await?
-                            .into_iter()
-                            .map(|c| (c.key, (c.value, c.acc)))
-                            .collect();
+                    let unknown: Vec<&CellKey> = touched
+                        .iter()
+                        .map(|(k, _)| k)
+                        .filter(|k| !known.contains_key(*k))
+                        .collect();
+                    if !unknown.is_empty() {
+                        let read = <super::$db as BulkImport>::read_cells(tx, &unknown).await?;
+                        for key in unknown {
+                            known.entry(key.clone()).or_default();
+                        }
+                        for c in read {
+                            known.insert(c.key, (c.value, c.acc));
+                        }
+                    }
                     let cells: Vec<CellValue> = touched
                         .into_iter()
                         .map(|(key, (dv, dacc))| {
-                            let (mut value, mut acc) = current.remove(&key).unwrap_or_default();
+                            let (mut value, mut acc) = known.get(&key).cloned().unwrap_or_default();
                             value += dv;
                             acc.merge(&dacc);
                             CellValue { key, value, acc }
                         })
                         .collect();
-                    <super::$db as BulkImport>::write_cells(tx, &cells).await
+                    <super::$db as BulkImport>::write_cells(tx, &cells).await?;
+                    for c in cells {
+                        known.insert(c.key, (c.value, c.acc));
+                    }
+                    Ok(())
                 }
 
                 /// Hook for intake (`insert_requests`): received requests are counted at once,
@@ -943,7 +1023,12 @@ macro_rules! impl_report_store {
                     };
                     let leaf = entry.leaf_hash();
                     Self::report_entries(&mut tx, &[(&entry, &leaf)]).await?;
-                    Self::report_apply(&mut tx, deltas).await?;
+                    match known.as_mut() {
+                        Some(k) => {
+                            Self::report_apply_known(&mut tx, deltas, k.cells_before(idx)).await?
+                        }
+                        None => Self::report_apply(&mut tx, deltas).await?,
+                    }
                     tx.commit().await?;
                     Ok(stored)
                 }
@@ -1127,6 +1212,10 @@ macro_rules! impl_report_store {
                 }
 
                 async fn imported_batch(&self, batch: u64) -> StoreResult<Vec<(String, Facts)>> {
+                    let summarize = <super::$db as BulkImport>::SUMMARIZE_BATCHES;
+                    if !summarize.is_empty() {
+                        sqlx::query(summarize).execute(self.writer()).await?;
+                    }
                     let sql = format!(
                         "SELECT {IMPORTED_FACT_COLUMNS} FROM report_imported WHERE batch = $1 \
                          ORDER BY pos"

@@ -454,6 +454,21 @@ async fn imports_from_two_processes_count_each_reference_once() {
             "{backend}"
         );
         assert_eq!(outcomes(&import(&b, &r).await), [false; 4], "{backend}");
+        let period: Period = "2025-H1".parse().unwrap();
+
+        // The second changes a counted request's facts, and so its cells, between two batches
+        // of the first, which must not trust the cells its own last batch left.
+        assert_eq!(outcomes(&import(&a, &numbered("S", 2)).await), [true, true]);
+        let mut changed = r[0].facts.clone();
+        changed.outcome = Some(custodian_report::Outcome::Partial);
+        let actor = Actor::System("test".into());
+        assert!(b
+            .reports()
+            .set_facts(&actor, &r[0].object(), &changed)
+            .await
+            .unwrap());
+        assert_eq!(outcomes(&import(&a, &numbered("T", 2)).await), [true, true]);
+        recount_equals_counters(&a, period).await;
 
         // The same new file imported by both at once: every reference counted once.
         let c = numbered("C", 300);
@@ -465,9 +480,8 @@ async fn imports_from_two_processes_count_each_reference_once() {
                 "{backend}: row {i} imported by exactly one"
             );
         }
-        let period: Period = "2025-H1".parse().unwrap();
         let report = a.reports().report(period).await.unwrap();
-        assert_eq!(received(&report), 304, "{backend}");
+        assert_eq!(received(&report), 308, "{backend}");
         recount_equals_counters(&a, period).await;
         // Neither takes them again.
         assert_eq!(

@@ -9,3 +9,6 @@ ALTER TABLE report_cells
     ALTER COLUMN key TYPE TEXT COLLATE "C",
     ALTER COLUMN metric TYPE TEXT COLLATE "C";
 ALTER TABLE report_cells SET (fillfactor = 50);
+-- (No schema change for this: an import no longer summarises report_imported_batch after
+-- each batch, as 0009 says; the reads that need a batch's rows summarise first, see
+-- summarize_batches in crates/store/src/report_sql.rs.)
