@@ -259,6 +259,17 @@ impl Facts {
         &'a self,
         mut f: impl FnMut(&'static str, RowRef<'a>, &'static str, Unit),
     ) {
+        self.visit_counts(&mut f);
+        self.visit_answer_time(&mut f);
+    }
+
+    /// The cells of [`Facts::visit_cells`] but the days-to-respond histogram's: they do not
+    /// depend on when the request was received within its half-year, nor when it was
+    /// answered, so an import counts the rows that agree on everything else together.
+    pub fn visit_counts<'a>(
+        &'a self,
+        mut f: impl FnMut(&'static str, RowRef<'a>, &'static str, Unit),
+    ) {
         use RowRef as R;
         use Unit::{Accounts, Request};
         if self.process.is_national_security() {
@@ -312,8 +323,19 @@ impl Facts {
         if self.notified {
             f(dim::NOTICES, R::None, "sent", Request);
         }
+    }
+
+    /// The days-to-respond histogram's cell of [`Facts::visit_cells`], if the request was
+    /// answered: it depends on the half-year, the process and the days only.
+    pub fn visit_answer_time<'a>(
+        &'a self,
+        mut f: impl FnMut(&'static str, RowRef<'a>, &'static str, Unit),
+    ) {
+        if self.process.is_national_security() {
+            return;
+        }
         if let Some(days) = self.days_to_respond() {
-            f(dim::DAYS, R::Days(days), "requests", Request);
+            f(dim::DAYS, RowRef::Days(days), "requests", Unit::Request);
         }
     }
 }
