@@ -388,6 +388,24 @@ pub fn reference_hash(reference: &str) -> u64 {
     h.finish()
 }
 
+/// Visits the entry of each of `keys` in `set`, in order. A set of references is far larger
+/// than the processor's caches on a large import, so nearly every look is a trip to memory;
+/// done in one tight pass with the set looked up a few keys ahead, the processor makes those
+/// trips side by side instead of one after another.
+pub fn visit_entries<V>(
+    set: &mut HashMap<u64, V, crate::FxBuild>,
+    keys: &[u64],
+    mut visit: impl FnMut(usize, std::collections::hash_map::Entry<'_, u64, V>),
+) {
+    const AHEAD: usize = 8;
+    for (i, key) in keys.iter().enumerate() {
+        if let Some(ahead) = keys.get(i + AHEAD) {
+            std::hint::black_box(set.get(ahead));
+        }
+        visit(i, set.entry(*key));
+    }
+}
+
 /// Rows read before the set of references is sized for the whole file.
 const SAMPLE_ROWS: usize = 10_000;
 
@@ -474,30 +492,21 @@ impl<R: BufRead> ImportReader<R> {
         Ok((good, bad))
     }
 
-    /// Marks each row whose reference an earlier line used, and remembers the new ones. The
-    /// set is far larger than the processor's caches on a large file, so nearly every look
-    /// is a trip to memory; done here in one tight pass over a chunk, with the set looked up
-    /// a few rows ahead, the processor makes those trips side by side instead of one by one
-    /// between the rows' parsing.
+    /// Marks each row whose reference an earlier line used, and remembers the new ones, in one
+    /// pass over the chunk ([`visit_entries`]).
     fn mark_earlier(&mut self, rows: &mut [ImportRow]) {
-        const AHEAD: usize = 8;
         if self.seen.len() < SAMPLE_ROWS && self.seen.len() + rows.len() >= SAMPLE_ROWS {
             self.size_seen(rows);
         }
         let keys: Vec<u64> = rows.iter().map(|r| reference_hash(&r.reference)).collect();
-        for (i, row) in rows.iter_mut().enumerate() {
-            if let Some(ahead) = keys.get(i + AHEAD) {
-                std::hint::black_box(self.seen.get(ahead));
+        visit_entries(&mut self.seen, &keys, |i, entry| match entry {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                rows[i].earlier = Some(*first.get())
             }
-            match self.seen.entry(keys[i]) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    row.earlier = Some(*first.get())
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(row.line);
-                }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(rows[i].line);
             }
-        }
+        });
     }
 
     /// Once, after the first rows: room in the set of references for as many rows as the

@@ -17,6 +17,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use custodian_report::import::{reference_hash, visit_entries};
 use custodian_report::{Acc, CellKey, CellValue, Facts, ImportBatch, ImportRow, Period, Report};
 
 use crate::{Actor, StoreResult};
@@ -159,8 +160,6 @@ const ANY_BATCH: i64 = -1;
 #[derive(Debug, Default)]
 pub struct ImportedReferences(pub(crate) tokio::sync::Mutex<Option<KnownReferences>>);
 
-use custodian_report::import::reference_hash;
-
 impl KnownReferences {
     /// Adds the batches committed since the set was last read (all of them the first time).
     async fn catch_up<'k>(
@@ -214,24 +213,16 @@ impl KnownReferences {
     }
 
     /// Claims each row's hash for `batch`, and returns the rows whose hash a stored batch
-    /// already holds (by index in `rows`), with that batch. The set is far larger than the
-    /// processor's caches during a large import, so it is looked up a few rows ahead: the
-    /// trips to memory then overlap.
+    /// already holds (by index in `rows`), with that batch: one pass ([`visit_entries`]).
     fn claim(&mut self, batch: i64, rows: &[&ImportRow]) -> Vec<(usize, i64)> {
-        const AHEAD: usize = 8;
         let keys: Vec<u64> = rows.iter().map(|r| reference_hash(&r.reference)).collect();
         let mut held = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            if let Some(ahead) = keys.get(i + AHEAD) {
-                std::hint::black_box(self.hashes.get(ahead));
+        visit_entries(&mut self.hashes, &keys, |i, entry| match entry {
+            std::collections::hash_map::Entry::Occupied(at) => held.push((i, *at.get())),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(batch);
             }
-            match self.hashes.entry(*key) {
-                std::collections::hash_map::Entry::Occupied(at) => held.push((i, *at.get())),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(batch);
-                }
-            }
-        }
+        });
         held
     }
 
@@ -499,9 +490,18 @@ impl BulkImport for sqlx::Postgres {
 /// A batch's rows in COPY's binary format, which PostgreSQL reads without parsing text.
 struct CopyBinary(Vec<u8>);
 
+/// The COPY is sent this much at a time as the rows are written out, so that PostgreSQL
+/// stores the first rows while the later ones are written.
+const COPY_SEND_AT: usize = 1 << 20;
+
+/// Room for a chunk and the row that takes it past [`COPY_SEND_AT`].
+fn copy_chunk() -> Vec<u8> {
+    Vec::with_capacity(COPY_SEND_AT + 4096)
+}
+
 impl CopyBinary {
     fn new() -> CopyBinary {
-        let mut b = Vec::with_capacity((1 << 20) + 4096);
+        let mut b = copy_chunk();
         b.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
         b.extend_from_slice(&0i32.to_be_bytes()); // flags
         b.extend_from_slice(&0i32.to_be_bytes()); // header extension
@@ -571,9 +571,6 @@ async fn pg_copy(
             "COPY report_imported ({IMPORTED_COLUMNS}) FROM STDIN (FORMAT binary)"
         ))
         .await?;
-    // Sent a megabyte at a time as the rows are written out, so that PostgreSQL stores the
-    // first rows while the later ones are written.
-    const SEND_AT: usize = 1 << 20;
     let mut buf = CopyBinary::new();
     for &i in order {
         let f = &rows[i].facts;
@@ -593,8 +590,8 @@ async fn pg_copy(
         buf.bool(f.ndo);
         buf.bool(f.notified);
         buf.time(f.responded_at.as_ref());
-        if buf.0.len() >= SEND_AT {
-            let full = std::mem::replace(&mut buf.0, Vec::with_capacity(SEND_AT + 4096));
+        if buf.0.len() >= COPY_SEND_AT {
+            let full = std::mem::replace(&mut buf.0, copy_chunk());
             if let Err(e) = copy.send(full).await {
                 let _ = copy.abort("import batch failed").await;
                 return Err(e.into());
